@@ -1,0 +1,48 @@
+"""Stochastic gradient descent as Dyson Brownian motion.
+
+sweep → simulate → spectrum → fit → scaling → plots → report, per experiment
+of the config. `snakemake --cores N` runs everything for `config.yaml`;
+`--configfile my.yaml` replaces it (it is not merged with config.yaml).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+# The science package lives in workflow/; put it on the path of this process
+# and of every job (local, or submitted to a cluster) without an install step.
+PACKAGE_ROOT = str(Path(workflow.basedir) / "workflow")
+sys.path.insert(0, PACKAGE_ROOT)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [PACKAGE_ROOT, os.getenv("PYTHONPATH")]))
+)
+
+
+if not workflow.config_settings.configfiles:
+
+    configfile: os.path.join(workflow.basedir, "config.yaml")
+
+
+from sgd_dyson.config import validate_config
+
+validate_config(config)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/sweep.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/spectrum.smk"
+include: "workflow/rules/fit.smk"
+include: "workflow/rules/scaling.smk"
+include: "workflow/rules/plots.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        report_file(),

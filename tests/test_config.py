@@ -1,0 +1,108 @@
+"""Configuration: schema and cross-key validation, the sweep's points, per-stage settings."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sgd_dyson.config import (
+    SIMULATION_KEYS,
+    ConfigError,
+    fit_settings,
+    point_id,
+    simulation_settings,
+    sweep_table,
+    validate_config,
+)
+from sgd_dyson.teacher_student import TeacherStudentRun
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+TINY_CONFIG = REPOSITORY / "tests" / "configs" / "tiny.yaml"
+
+
+def tiny() -> dict:
+    return yaml.safe_load(TINY_CONFIG.read_text())
+
+
+def error_for(edit) -> str:
+    config = tiny()
+    edit(config["experiments"]["paper"])
+    with pytest.raises(ConfigError) as error:
+        validate_config(config)
+    return str(error.value)
+
+
+def test_the_default_and_test_configs_are_valid():
+    for path in [REPOSITORY / "config.yaml", TINY_CONFIG]:
+        validate_config(yaml.safe_load(path.read_text()))
+
+
+def test_schema_defaults_and_derived_defaults_are_filled_in():
+    experiment = validate_config(tiny())["experiments"]["paper"]
+    assert experiment["noise_kind"] == "injected"
+    assert experiment["fit"] == {"error_groups": 50, "surmise_bins": 20}
+    assert experiment["snapshot_every"] == experiment["steps"]
+    assert experiment["burn_in"] == experiment["steps"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda e: e["sweep"][0].update(learning_rate=["1e-3"]),
+            "experiments.paper.sweep[0].learning_rate[0]: '1e-3' is not of type 'number' "
+            "(YAML reads 1e-3 as a string",
+        ),
+        (lambda e: e.update(model="mlp"), "experiments.paper.model: 'mlp' is not one of"),
+        (lambda e: e.update(replicas=10.5), "experiments.paper.replicas: 10.5 is not of type"),
+        (lambda e: e.update(sweep=[]), "experiments.paper.sweep: [] should be non-empty"),
+        (lambda e: e.update(observable="eigs"), "experiments.paper.observable: 'eigs' is not"),
+        (
+            lambda e: e["sweep"][0].update(learning_rate=[0.0]),
+            "experiments.paper.sweep[0].learning_rate[0]: 0.0 is less than or equal to",
+        ),
+        (lambda e: e.update(stepz=3), "('stepz' was unexpected)"),
+        (lambda e: e.update(teacher=[2.0]), "experiments.paper.teacher has 1 values but"),
+        (
+            lambda e: e["sweep"][1].update(batch_size=[8, 8]),
+            "experiments.paper.sweep[1].batch_size lists a value twice",
+        ),
+        (lambda e: e.update(burn_in=10_000), "experiments.paper.burn_in = 10000 exceeds"),
+        (lambda e: e.update(replicas=5), "experiments.paper.replicas = 5 gives fewer than two"),
+        (lambda e: e.update(noise_kind="label"), "experiments.paper.noise_kind = label with"),
+    ],
+)
+def test_invalid_settings_are_rejected_naming_the_key(edit, message):
+    assert message in error_for(edit)
+
+
+def test_overlapping_grids_give_each_point_once_with_all_its_scans():
+    config = validate_config(tiny())
+    table = sweep_table("paper", config["experiments"]["paper"], config["seed"])
+    assert table["point"].is_unique
+    assert len(table) == 3  # {0.1, 0.2} × {16} ∪ {0.1} × {8, 16}
+    shared = table.set_index("point").loc[point_id(0.1, 16, 0.1)]
+    assert list(shared["scans"]) == ["learning_rate scan", "batch_size scan"]
+    assert (table["ratio"] == table["learning_rate"] / table["batch_size"]).all()
+
+
+def test_a_point_keeps_its_seed_when_other_points_are_added():
+    config = validate_config(tiny())
+    before = sweep_table("paper", config["experiments"]["paper"], config["seed"])
+    grown = copy.deepcopy(config["experiments"]["paper"])
+    grown["sweep"].append({"learning_rate": [0.05], "batch_size": [4], "noise": [0.2]})
+    after = sweep_table("paper", grown, config["seed"]).set_index("point")
+    for point, seed in zip(before["point"], before["point_seed"], strict=True):
+        assert after.loc[point, "point_seed"] == seed
+
+
+def test_stage_settings_hold_only_what_the_stage_reads():
+    config = validate_config(tiny())
+    experiment = config["experiments"]["online"]
+    point = sweep_table("online", experiment, config["seed"]).iloc[0].to_dict()
+    settings = simulation_settings(experiment, point)
+    TeacherStudentRun(**settings)  # exactly the simulation's arguments
+    assert set(settings) >= set(SIMULATION_KEYS)
+    assert "fit" not in settings and "observable" not in settings
+    assert "steps" not in fit_settings(experiment) and "replicas" not in fit_settings(experiment)

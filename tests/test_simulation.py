@@ -1,0 +1,441 @@
+"""Specifications of the teacher–student SGD simulation (`sgd_dyson.teacher_student.simulate`).
+
+Model (Aarts, Lucini & Park 2025): ``W ← W − α [(W − W*) Ĉ + additive]`` with ``Ĉ`` the mini-batch
+second moment of ``x ~ N(0, I)``. Writing ``D = W − W*``, the stationary second
+moments of ``D`` follow from the Wishart fourth moments
+``E[Ĉ_ij Ĉ_kl] = δ_ij δ_kl + (δ_ik δ_jl + δ_il δ_jk)/|B|`` exactly (the Gaussian
+fourth moments); the statistical tests compare with those exact values, or with
+the continuum result.
+
+Every statistical tolerance is 4 standard errors (two-sided false-failure
+probability ~6e-5), with the standard error estimated from replica-level means:
+replicas are independent, snapshots of one replica need not be.
+"""
+
+import warnings
+from dataclasses import replace
+from functools import cache
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sgd_dyson import teacher_student
+from sgd_dyson.seeding import REPLICA_BLOCK
+from sgd_dyson.spectra import singular_values
+from sgd_dyson.teacher_student import (
+    TeacherStudentRun,
+    _BatchSource,
+    initial_weights,
+    simulate,
+    snapshot_steps,
+)
+
+FOUR_SIGMA_TAIL = 2 * stats.norm.sf(4.0)
+"""Two-sided false-failure probability of a 4σ tolerance, ~6e-5."""
+
+TEACHER = (2.0, 2.0)
+W_STAR = np.diag(TEACHER)
+N = len(TEACHER)
+
+BASE = TeacherStudentRun(
+    teacher=TEACHER,
+    noise_kind="injected",
+    dataset="online",
+    dataset_draws=1,
+    batches_per_epoch=50,
+    steps=200,
+    replicas=64,
+    init_scale=0.1,
+    snapshot_every=50,
+    divergence_threshold=1e3,
+    learning_rate=0.1,
+    batch_size=16,
+    noise=0.1,
+    root_seed=20240723,
+    point_seed=1234567,
+)
+
+
+def settings(**changes) -> TeacherStudentRun:
+    return replace(BASE, **changes)
+
+
+@cache
+def simulated(run: TeacherStudentRun) -> teacher_student.Snapshots:
+    """`simulate`, cached so that tests sharing a run pay for it once."""
+    return simulate(run)
+
+
+def replica_mean_and_error(values: np.ndarray) -> tuple[float, float]:
+    """Mean of ``values`` ``(snapshots, replicas, ...)`` and its standard error.
+
+    The error is that of the mean of the replica-level means (replicas are independent).
+    """
+    per_replica = values.reshape(values.shape[0], values.shape[1], -1).mean(axis=(0, 2))
+    return per_replica.mean(), per_replica.std(ddof=1) / np.sqrt(per_replica.size)
+
+
+def stationary_deviation(snapshots, burn_in: int) -> np.ndarray:
+    """``D = W − W*`` at the snapshots at or after ``burn_in``: ``(snapshots, replicas, N, N)``."""
+    return snapshots.weights[snapshots.steps >= burn_in] - W_STAR
+
+
+def injected_noise_moments(alpha: float, batch: int, noise: float) -> tuple[float, float, float]:
+    """Exact stationary ``E[D_ij D_kl] = c1 δ_ik δ_jl + c2 δ_il δ_jk + c3 δ_ij δ_kl`` (GOE noise).
+
+    The update ``D ← D(1 − αĈ) − αĀ`` with ``Ā`` GOE of scale ε/√|B|
+    (``E[Ā_ij Ā_kl] = (ε²/|B|)(δ_ik δ_jl + δ_il δ_jk)``) and the Wishart fourth moments
+    give, for ``M_ijkl = E[D_ij D_kl]`` at stationarity,
+    ``(2 − α) M_ijkl − (α/|B|)(δ_jl Σ_m M_imkm + M_ilkj) = α E[Ā_ij Ā_kl]``;
+    matching the three invariant tensors:
+    ``(2 − α) c3 = (α/|B|) c2``, ``(2 − α) c2 − (α/|B|) c3 = αε²/|B|`` and
+    ``[(2 − α) − (α/|B|)(N + 1)] c1 = αε²/|B| + (α/|B|)(c2 + c3)``.
+    Dropping the multiplicative-noise terms (those with α/|B|) leaves c1 = c2 =
+    αε²/(|B|(2 − α)), c3 = 0: the discrete-time GOE of width σ² = c1 + c2.
+    """
+    ratio = alpha / batch
+    c2 = alpha * noise**2 / batch / ((2 - alpha) - ratio**2 / (2 - alpha))
+    c3 = ratio * c2 / (2 - alpha)
+    c1 = (alpha * noise**2 / batch + ratio * (c2 + c3)) / ((2 - alpha) - ratio * (N + 1))
+    return c1, c2, c3
+
+
+def label_noise_variance(alpha: float, batch: int, noise: float) -> float:
+    """Exact stationary ``E[D_ij²] = αε²/(|B|(2 − α) − α(d + 1))``, ``d = N``."""
+    return alpha * noise**2 / (batch * (2 - alpha) - alpha * (N + 1))
+
+
+def stationary_run(dataset: str, noise_kind: str) -> TeacherStudentRun:
+    """α = 0.5 runs for the exact-covariance tests (|B| = 8 injected, 4 label noise, ε = 0.1).
+
+    Online: snapshots every 50 steps ≫ the relaxation time 1/α = 2, used after a
+    burn-in of 100 steps. Per-replica: a 100-batch dataset replayed twice;
+    the final weights forget the previous epoch by (1 − α)^100 ~ 1e-30, so they are one
+    stationary sample per replica (only the last snapshot is used).
+    """
+    online = dataset == "online"
+    return settings(
+        dataset=dataset,
+        noise_kind=noise_kind,
+        learning_rate=0.5,
+        batch_size=8 if noise_kind == "injected" else 4,
+        noise=0.1,
+        replicas=2000,
+        batches_per_epoch=100,
+        steps=1000 if online else 200,
+        snapshot_every=50 if online else 200,
+    )
+
+
+def stationary_burn_in(run: TeacherStudentRun) -> int:
+    return 100 if run.dataset == "online" else run.steps
+
+
+def spacing(weights: np.ndarray) -> np.ndarray:
+    """Spacing of the two singular values of each ``2×2`` weight matrix."""
+    return np.diff(singular_values(weights), axis=-1)[..., 0]
+
+
+# --- Reproducibility ----------------------------------------------------------------
+
+PROTOCOLS = [
+    pytest.param({"dataset": "online"}, id="online-injected"),
+    pytest.param({"dataset": "per_replica", "noise_kind": "label"}, id="per_replica-label"),
+    pytest.param({"dataset": "paper", "dataset_draws": 3}, id="paper-injected"),
+]
+
+
+def assert_same_snapshots(first, second) -> None:
+    np.testing.assert_array_equal(first.steps, second.steps)
+    np.testing.assert_array_equal(first.weights, second.weights)
+    np.testing.assert_array_equal(first.replica, second.replica)
+    np.testing.assert_array_equal(first.draw, second.draw)
+    assert first.diverged_replicas == second.diverged_replicas
+    assert first.first_divergence_step == second.first_divergence_step
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_simulate_is_bit_identical_for_identical_settings(protocol):
+    run = settings(**protocol, steps=120, snapshot_every=40)
+    assert_same_snapshots(simulate(run), simulate(run))
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_simulate_does_not_depend_on_how_steps_are_chunked(protocol, monkeypatch):
+    # Chunks of 3 steps (epochs of 50 do not divide into them) against the default.
+    run = settings(**protocol, steps=120, snapshot_every=40)
+    reference = simulate(run)
+    moment_dim = N * (2 if run.noise_kind == "label" else 1)
+    monkeypatch.setattr(teacher_student, "CHUNK_ELEMENTS", 3 * run.replicas * moment_dim**2)
+    assert_same_snapshots(simulate(run), reference)
+
+
+def test_simulate_differs_between_sweep_points():
+    first = simulate(settings(steps=50))
+    second = simulate(settings(steps=50, point_seed=BASE.point_seed + 1))
+    assert not np.array_equal(first.weights, second.weights)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "draws"),
+    [("online", 1), ("per_replica", 1), ("paper", 1), ("paper", 2)],
+    ids=["online", "per_replica", "paper", "paper-2-draws"],
+)
+def test_adding_replicas_beyond_a_block_leaves_each_draws_first_block_unchanged(dataset, draws):
+    few = simulate(
+        settings(dataset=dataset, dataset_draws=draws, replicas=draws * (REPLICA_BLOCK + 20))
+    )
+    many = simulate(
+        settings(dataset=dataset, dataset_draws=draws, replicas=draws * 3 * REPLICA_BLOCK)
+    )
+    for draw in range(draws):
+        np.testing.assert_array_equal(
+            few.weights[:, few.draw == draw][:, :REPLICA_BLOCK],
+            many.weights[:, many.draw == draw][:, :REPLICA_BLOCK],
+        )
+
+
+def test_initial_weights_of_the_first_block_do_not_depend_on_the_replica_count():
+    few = initial_weights(settings(replicas=REPLICA_BLOCK + 1))
+    many = initial_weights(settings(replicas=2 * REPLICA_BLOCK))
+    np.testing.assert_array_equal(few[:REPLICA_BLOCK], many[:REPLICA_BLOCK])
+
+
+def test_initial_weights_have_independent_entries_of_variance_init_scale_squared():
+    run = settings(replicas=5000, init_scale=0.3)
+    weights = initial_weights(run)
+    assert weights.shape == (5000, N, N)
+    # Mean 0, so var = mean(w²); standard error var·sqrt(2/n) for n normal entries.
+    # 4σ: false-failure probability ~6e-5.
+    variance = run.init_scale**2
+    assert abs(np.mean(weights**2) - variance) < 4 * variance * np.sqrt(2 / weights.size)
+
+
+def test_snapshots_are_every_snapshot_every_steps_and_always_the_last():
+    np.testing.assert_array_equal(snapshot_steps(200, 50), [50, 100, 150, 200])
+    np.testing.assert_array_equal(snapshot_steps(210, 50), [50, 100, 150, 200, 210])
+    np.testing.assert_array_equal(snapshot_steps(30, 50), [30])
+    snapshots = simulate(settings(steps=130, snapshot_every=50))
+    np.testing.assert_array_equal(snapshots.steps, [50, 100, 130])
+    assert snapshots.weights.shape == (3, BASE.replicas, N, N)
+
+
+# --- Finite datasets replay their batches every epoch --------------------------------
+
+
+def epoch_map(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """``M`` with ``after = before @ M`` per replica (noise-free SGD is linear in D)."""
+    return np.linalg.solve(before, after)
+
+
+def epoch_runs(**changes):
+    """Noise-free runs with snapshots at the end of every epoch, and their initial ``D``."""
+    epoch = 10
+    run = settings(
+        noise=0.0,
+        batches_per_epoch=epoch,
+        steps=3 * epoch,
+        snapshot_every=epoch,
+        batch_size=4,
+        replicas=24,
+        **changes,
+    )
+    return run, simulate(run), initial_weights(run) - W_STAR
+
+
+@pytest.mark.parametrize("dataset", ["paper", "per_replica"])
+def test_finite_dataset_replays_the_same_batches_every_epoch(dataset):
+    # Without noise D ← D(1 − αĈ_t) is linear, so one epoch maps D to D M with M the
+    # product of the epoch's (1 − αĈ_t). Replayed batches give the same M every epoch:
+    # D_2E = D_E M with M = D_0⁻¹ D_E; a redrawn dataset would give D_2E = D_E M' ≠ D_E M.
+    _, snapshots, start = epoch_runs(dataset=dataset, dataset_draws=2)
+    first, second, third = snapshots.weights - W_STAR
+    one_epoch = epoch_map(start, first)
+    np.testing.assert_allclose(second, first @ one_epoch, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(third, second @ one_epoch, rtol=1e-10, atol=1e-13)
+
+
+def test_online_dataset_draws_new_batches_every_epoch():
+    # The same check as for finite datasets must fail for fresh samples at every step:
+    # the epoch maps differ by O(α sqrt(epoch/|B|)) ~ 0.15, far above rounding.
+    _, snapshots, start = epoch_runs(dataset="online")
+    first, second, _ = snapshots.weights - W_STAR
+    replay = first @ epoch_map(start, first)
+    assert np.all(np.abs(second - replay).max(axis=(1, 2)) > 1e-6)
+
+
+def test_paper_dataset_is_shared_by_the_replicas_of_a_draw_and_redrawn_between_draws():
+    run, snapshots, start = epoch_runs(dataset="paper", dataset_draws=3)
+    maps = epoch_map(start, snapshots.weights[0] - W_STAR)
+    for draw in range(run.dataset_draws):
+        in_draw = maps[snapshots.draw == draw]
+        np.testing.assert_allclose(in_draw, np.broadcast_to(in_draw[0], in_draw.shape), rtol=1e-9)
+    first_of_draw = [maps[snapshots.draw == draw][0] for draw in range(run.dataset_draws)]
+    assert not np.allclose(first_of_draw[0], first_of_draw[1], rtol=1e-3)
+    assert not np.allclose(first_of_draw[1], first_of_draw[2], rtol=1e-3)
+
+
+def test_per_replica_datasets_differ_between_replicas():
+    _, snapshots, start = epoch_runs(dataset="per_replica")
+    maps = epoch_map(start, snapshots.weights[0] - W_STAR)
+    assert not np.allclose(maps[0], maps[1], rtol=1e-3)
+
+
+def test_paper_protocol_replays_each_replicas_injected_noise_every_epoch():
+    # With the fixed per-sample a_b the epoch map is affine, D ← D M + c, with the same
+    # M and c every epoch: D_3E − D_2E = (D_2E − D_E) M with M = (D_E − D_0)⁻¹(D_2E − D_E).
+    # The dataset (hence M) is the noise-free run's: noise must not reseed the data.
+    run, noise_free, start = epoch_runs(dataset="paper", dataset_draws=2)
+    noisy = simulate(replace(run, noise=0.1))
+    first, second, third = noisy.weights - W_STAR
+    one_epoch = epoch_map(first - start, second - first)
+    np.testing.assert_allclose(third - second, (second - first) @ one_epoch, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(
+        one_epoch, epoch_map(start, noise_free.weights[0] - W_STAR), rtol=1e-8, atol=1e-12
+    )
+
+
+def test_paper_batch_source_repeats_its_moments_and_noise_every_epoch():
+    run = settings(dataset="paper", batches_per_epoch=10, replicas=5)
+    source = _BatchSource(run)
+    moments, noise = source.chunk(0, 10)
+    next_moments, next_noise = source.chunk(10, 10)
+    np.testing.assert_array_equal(next_moments, moments)  # same batches, fixed order
+    assert not np.array_equal(next_noise, noise)  # the noise stream moves on ...
+    source.start_epoch()
+    _, replayed_noise = source.chunk(20, 10)
+    np.testing.assert_array_equal(replayed_noise, noise)  # ... until the epoch restarts
+
+
+# --- Divergence ---------------------------------------------------------------------
+
+
+def test_diverging_run_reports_every_replica_and_returns_no_weights():
+    # α = 2.5: |1 − αλ| ≈ 1.5 for the eigenvalues λ ≈ 1 of Ĉ, so D grows ~1.5× per step and
+    # overflows (inf, then inf − inf = NaN) long before the single chunk ends at step 2000.
+    run = settings(learning_rate=2.5, divergence_threshold=10.0, steps=2000, snapshot_every=2000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no floating-point warnings escape
+        snapshots = simulate(run)
+    assert snapshots.diverged_replicas == run.replicas
+    assert snapshots.first_divergence_step == 2000
+    assert snapshots.weights.shape == (1, 0, N, N)
+    assert snapshots.replica.size == 0
+    assert snapshots.draw.size == 0
+
+
+def test_replicas_diverge_exactly_in_the_dataset_draws_whose_epoch_map_expands():
+    # Noise-free SGD on a shared 4-batch dataset: after k epochs D = D_0 M^k, so a draw's
+    # replicas diverge if and only if the spectral radius of its epoch map M exceeds 1.
+    run = settings(
+        dataset="paper",
+        dataset_draws=8,
+        replicas=32,
+        batches_per_epoch=4,
+        batch_size=1,
+        learning_rate=1.0,
+        noise=0.0,
+        steps=400,
+        snapshot_every=100,
+        divergence_threshold=1e3,
+    )
+    source = _BatchSource(run)
+    moments, _ = source.chunk(0, run.batches_per_epoch)
+    epoch = np.eye(N)
+    for moment in moments:
+        epoch = epoch @ (np.eye(N) - run.learning_rate * moment)
+    radius = np.abs(np.linalg.eigvals(epoch)).max(axis=1)  # per replica
+    expanding = radius > 1
+    assert 0 < expanding.sum() < run.replicas  # the seed gives both kinds of draw
+    snapshots = simulate(run)
+    assert snapshots.diverged_replicas == expanding.sum()
+    np.testing.assert_array_equal(snapshots.replica, np.flatnonzero(~expanding))
+    np.testing.assert_array_equal(snapshots.draw, source.draw_of_replica[~expanding])
+    assert np.isfinite(snapshots.weights).all()
+    assert np.abs(snapshots.weights).max() <= run.divergence_threshold
+
+
+# --- Stationary spectra -------------------------------------------------------------
+
+
+def test_online_injected_noise_mean_spacing_is_sqrt_pi_times_the_discrete_time_width():
+    # Continuum Coulomb gas with the leading discrete-time factor (Aarts, Lucini & Park 2025):
+    # ⟨S⟩ = √π sqrt(αε²/|B|) (1 − α/2)^{-1/2}. The multiplicative mini-batch noise changes
+    # the second moments by a relative O((α/|B|)(N + 1)/(2 − α)) ≲ 5e-4 at α = 0.02,
+    # |B| = 64 (see `injected_noise_moments`), so ⟨S⟩ by ≲ 3e-4, far below the ~2%
+    # tolerance (4 standard errors of 0.5% from 2000 replicas × 5 snapshots).
+    # Relaxation time 1/α = 50 steps: burn-in 1000 steps (initial offset × e^{-20}) and
+    # snapshots 500 steps apart (correlation e^{-10}).
+    alpha, batch, noise = 0.02, 64, 0.1
+    run = settings(
+        learning_rate=alpha,
+        batch_size=batch,
+        noise=noise,
+        replicas=2000,
+        steps=3000,
+        snapshot_every=500,
+    )
+    snapshots = simulated(run)
+    assert snapshots.diverged_replicas == 0
+    mean, standard_error = replica_mean_and_error(
+        spacing(snapshots.weights[snapshots.steps >= 1000])
+    )
+    expected = np.sqrt(np.pi) * np.sqrt(alpha * noise**2 / batch) / np.sqrt(1 - alpha / 2)
+    # 4σ: false-failure probability ~6e-5.
+    assert abs(mean - expected) < 4 * standard_error
+
+
+@pytest.mark.parametrize("dataset", ["online", "per_replica"])
+def test_injected_noise_mean_square_spacing_matches_the_exact_stationary_covariance(dataset):
+    # For D = S + A (symmetric + antisymmetric) the singular-value spacing of W* + D is
+    # the eigenvalue spacing of S up to O(|A|²) ≈ 1e-4 relative; with the moments of
+    # `injected_noise_moments`, ⟨S²⟩ = E[(S11 − S22)² + 4 S12²] = 4 (c1 + c2) exactly,
+    # Gaussian or not. At α = 0.5, |B| = 8 the multiplicative noise raises it by ~10%
+    # over the additive-only 4σ² = 8αε²/(|B|(2 − α)).
+    run = stationary_run(dataset, "injected")
+    snapshots = simulated(run)
+    assert snapshots.diverged_replicas == 0
+    kept = snapshots.steps >= stationary_burn_in(run)
+    mean, standard_error = replica_mean_and_error(spacing(snapshots.weights[kept]) ** 2)
+    c1, c2, _ = injected_noise_moments(run.learning_rate, run.batch_size, run.noise)
+    # 4σ: false-failure probability ~6e-5.
+    assert abs(mean - 4 * (c1 + c2)) < 4 * standard_error
+
+
+def test_injected_noise_weight_covariance_has_the_exact_stationary_components():
+    run = stationary_run("online", "injected")
+    deviation = stationary_deviation(simulated(run), stationary_burn_in(run))
+    c1, c2, c3 = injected_noise_moments(run.learning_rate, run.batch_size, run.noise)
+    products = {
+        "D11²": (deviation[..., 0, 0] ** 2, c1 + c2 + c3),
+        "D12²": (deviation[..., 0, 1] ** 2, c1),
+        "D12 D21": (deviation[..., 0, 1] * deviation[..., 1, 0], c2),
+        "D11 D22": (deviation[..., 0, 0] * deviation[..., 1, 1], c3),
+        "D11 D12": (deviation[..., 0, 0] * deviation[..., 0, 1], 0.0),
+    }
+    # Bonferroni: z ≈ 4.4 per comparison keeps the whole test's false-failure
+    # probability at that of one 4σ test, ~6e-5.
+    z = stats.norm.isf(FOUR_SIGMA_TAIL / (2 * len(products)))
+    for name, (values, expected) in products.items():
+        mean, standard_error = replica_mean_and_error(values)
+        assert abs(mean - expected) < z * standard_error, name
+
+
+@pytest.mark.parametrize("dataset", ["online", "per_replica"])
+def test_label_noise_weight_variance_matches_the_exact_linear_regression_formula(dataset):
+    # Each row of W is an online linear regression with label noise ε (Aarts, Lucini & Park 2025):
+    # E[D_ij²] = αε²/(|B|(2 − α) − α(N + 1)), 20% above the additive-only αε²/(|B|(2 − α))
+    # at α = 0.5, |B| = 4.
+    run = stationary_run(dataset, "label")
+    snapshots = simulated(run)
+    assert snapshots.diverged_replicas == 0
+    deviation = stationary_deviation(snapshots, stationary_burn_in(run))
+    assert np.isfinite(deviation).all()
+    mean, standard_error = replica_mean_and_error(deviation**2)
+    expected = label_noise_variance(run.learning_rate, run.batch_size, run.noise)
+    # 4σ: false-failure probability ~6e-5.
+    assert abs(mean - expected) < 4 * standard_error
+    # The weights stay near the teacher: the mean of D is 0 within 4 standard errors.
+    offset, offset_error = replica_mean_and_error(deviation)
+    assert abs(offset) < 4 * offset_error

@@ -1,0 +1,175 @@
+"""The workflow end to end: a tiny study in a temporary folder, reruns, lint and format."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sgd_dyson.config import sweep_table, validate_config
+from sgd_dyson.tables import column_names, read_arrow, read_table
+from sgd_dyson.teacher_student import snapshot_steps
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+TINY_CONFIG = REPOSITORY / "tests" / "configs" / "tiny.yaml"
+PLOTS = ["spectrum_histograms", "spacing_distribution", "scaling", "sigma_vs_spacing", "collapse"]
+
+pytestmark = pytest.mark.workflow
+
+
+def snakemake(workdir: Path, *arguments: str, config: Path | None = TINY_CONFIG):
+    """Run Snakemake on the repository's Snakefile in ``workdir``; return the completed process."""
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile")]
+    command += ["--directory", str(workdir), "--cores", "2"]
+    if config is not None:
+        command += ["--configfile", str(config)]
+    return subprocess.run(
+        [*command, *arguments], capture_output=True, text=True, cwd=workdir, check=False
+    )
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """Jobs per rule from the 'Job stats' table of a dry run."""
+    table = dry_run_output.split("Job stats:")[1].split("total")[0]
+    return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+def tiny_config() -> dict:
+    return validate_config(yaml.safe_load(TINY_CONFIG.read_text()))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """The tiny study, run once to completion (report included)."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    result = snakemake(workdir)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir
+
+
+def test_tiny_study_tables_follow_the_contract(tiny_run):
+    config = tiny_config()
+    for name, experiment in config["experiments"].items():
+        root = tiny_run / "results" / name
+        sweep = read_table(root / "sweep.parquet", "sweep")
+        expected_points = sweep_table(name, experiment, config["seed"])
+        pd.testing.assert_frame_equal(sweep, expected_points, check_dtype=False)
+        scaling = read_table(root / "scaling.parquet", "scaling").set_index("point")
+        assert sorted(scaling.index) == sorted(sweep["point"])  # one degenerate pair per point
+        snapshots = snapshot_steps(experiment["steps"], experiment["snapshot_every"])
+        for point in sweep["point"]:
+            simulated = read_arrow(root / "simulate" / f"{point}.parquet", "simulate")
+            spectrum = read_table(root / "spectrum" / f"{point}.parquet", "spectrum")
+            fit = read_table(root / "fit" / f"{point}.parquet", "fit")
+            assert list(fit.columns) == column_names("fit")
+            assert len(fit) == 1
+            survivors = experiment["replicas"] - scaling.loc[point, "diverged_replicas"]
+            assert simulated.num_rows == survivors * snapshots.size
+            assert len(spectrum) == simulated.num_rows * experiment["size"]
+        lines = read_table(root / "scaling_fit.parquet", "scaling_fit")
+        assert sorted(lines["quantity"]) == ["mean_spacing", "sqrt_pi_sigma"]
+        assert (lines["n_points"] == (scaling["status"] == "ok").sum()).all()
+        for plot in PLOTS:
+            for extension in ["png", "pdf"]:
+                assert (root / "plots" / f"{plot}.{extension}").stat().st_size > 0
+    assert (tiny_run / "results" / "report.html").stat().st_size > 0
+
+
+def test_stable_points_have_statistics_and_diverged_points_have_none(tiny_run):
+    statistics = ["mean_spacing", "mean_spacing_err", "sigma", "sigma_err", "beta", "beta_err"]
+    for name in ["paper", "online"]:
+        scaling = read_table(tiny_run / "results" / name / "scaling.parquet", "scaling")
+        assert (scaling["status"] == "ok").all()
+        assert scaling[statistics].notna().all().all()
+    unstable = read_table(tiny_run / "results" / "unstable" / "scaling.parquet", "scaling")
+    unstable = unstable.set_index("learning_rate")
+    assert unstable.loc[0.1, "status"] == "ok"
+    assert unstable.loc[3.0, "status"] == "all_diverged"
+    assert unstable.loc[3.0, "diverged_replicas"] == 20
+    assert unstable.loc[3.0, statistics].isna().all()
+    log = tiny_run / "results" / "logs" / "scaling" / "unstable.log"
+    assert "left out of the scaling fits" in log.read_text()
+
+
+def test_a_second_run_does_nothing(tiny_run):
+    result = snakemake(tiny_run, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_changing_a_fit_setting_reruns_only_fit_and_later_stages(tiny_run, tmp_path):
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["experiments"]["online"]["fit"] = {"surmise_bins": 10}
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    result = snakemake(tiny_run, "--dry-run", config=changed)
+    assert result.returncode == 0, result.stderr
+    points = len(sweep_table("online", tiny_config()["experiments"]["online"], 7))
+    assert job_counts(result.stdout) == {
+        "fit": points,
+        "scaling": 1,
+        "plots": 1,
+        "report": 1,
+        "all": 1,
+    }
+
+
+def test_results_do_not_depend_on_the_number_of_cores(tiny_run, tmp_path):
+    result = snakemake(tmp_path, "--until", "simulate", "--cores", "1")
+    assert result.returncode == 0, result.stderr[-5000:]
+    for path in (tiny_run / "results").glob("*/simulate/*.parquet"):
+        single_core = tmp_path / path.relative_to(tiny_run)
+        pd.testing.assert_frame_equal(
+            read_table(single_core, "simulate"), read_table(path, "simulate")
+        )
+
+
+def test_an_invalid_config_fails_early_naming_the_key(tmp_path):
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["experiments"]["paper"]["teacher"] = [2.0, 2.0, 2.0]
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, "--dry-run", config=broken)
+    assert result.returncode != 0
+    assert "experiments.paper.teacher has 3 values but experiments.paper.size is 2" in (
+        result.stdout + result.stderr
+    )
+    assert not (tmp_path / "results").exists()
+
+
+def test_the_default_config_plans_the_paper_study(tmp_path):
+    result = snakemake(tmp_path, "--dry-run", config=None)
+    assert result.returncode == 0, result.stderr[-5000:]
+    counts = job_counts(result.stdout)
+    assert counts["simulate"] == 14 + 30  # the paper's 14 points, the 6 × 5 online grid
+    assert counts["report"] == 1
+
+
+def python_module(*arguments: str) -> subprocess.CompletedProcess:
+    """Run ``python -m <arguments>`` in the repository."""
+    return subprocess.run(
+        [sys.executable, "-m", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY,
+        check=False,
+    )
+
+
+def test_ruff_finds_no_python_problems():
+    for check in (["check"], ["format", "--check"]):
+        result = python_module("ruff", *check, ".")
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snakemake_lint_is_clean():
+    result = python_module("snakemake", "--lint", "--configfile", str(TINY_CONFIG))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snakefmt_finds_nothing_to_reformat():
+    result = python_module("snakefmt", "--check", "Snakefile", "workflow")
+    assert result.returncode == 0, result.stderr

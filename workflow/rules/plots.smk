@@ -1,0 +1,37 @@
+rule plots:
+    input:
+        scaling=scaling_file(),
+        scaling_fit=scaling_fit_file(),
+        spectra=per_point(spectrum_file),
+    output:
+        **{
+            f"{plot}_{extension}": (
+                report(
+                    plot_file(plot, extension),
+                    caption=f"../report/{plot}.rst",
+                    category="{experiment}",
+                    labels={"experiment": "{experiment}", "figure": plot},
+                )
+                if extension == "png"
+                else plot_file(plot, extension)
+            )
+            for plot in PLOTS
+            for extension in ["png", "pdf"]
+        },
+    log:
+        log_file("plots", "{experiment}"),
+    benchmark:
+        benchmark_file("plots", "{experiment}")
+    conda:
+        "../../envs/sgd-dyson.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        observable=lambda wildcards: EXPERIMENTS[wildcards.experiment]["observable"],
+        burn_in=lambda wildcards: EXPERIMENTS[wildcards.experiment]["burn_in"],
+    message:
+        "Figures of {wildcards.experiment}"
+    script:
+        "../scripts/plots.py"

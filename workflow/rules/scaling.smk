@@ -1,0 +1,24 @@
+rule scaling:
+    input:
+        sweep=sweep_file(),
+        fits=per_point(fit_file),
+    output:
+        scaling=scaling_file(),
+        scaling_fit=scaling_fit_file(),
+    log:
+        log_file("scaling", "{experiment}"),
+    benchmark:
+        benchmark_file("scaling", "{experiment}")
+    conda:
+        "../../envs/sgd-dyson.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        amplitude="noise_squared",
+        observable=lambda wildcards: EXPERIMENTS[wildcards.experiment]["observable"],
+    message:
+        "Collecting the fits of {wildcards.experiment} against the scaling variable"
+    script:
+        "../scripts/scaling.py"

@@ -1,0 +1,19 @@
+rule simulate:
+    output:
+        weights=simulate_file(),
+    log:
+        log_file("simulate", "{experiment}", "{point}"),
+    benchmark:
+        benchmark_file("simulate", "{experiment}", "{point}")
+    conda:
+        "../../envs/sgd-dyson.yaml"
+    threads: 1
+    resources:
+        mem_mb=simulate_memory,
+        runtime=simulate_runtime,
+    params:
+        settings=simulation_params,
+    message:
+        "Training the replicas of {wildcards.experiment} at {wildcards.point} by SGD"
+    script:
+        "../scripts/simulate.py"

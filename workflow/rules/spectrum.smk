@@ -1,0 +1,21 @@
+rule spectrum:
+    input:
+        weights=simulate_file(),
+    output:
+        spectrum=spectrum_file(),
+    log:
+        log_file("spectrum", "{experiment}", "{point}"),
+    benchmark:
+        benchmark_file("spectrum", "{experiment}", "{point}")
+    conda:
+        "../../envs/sgd-dyson.yaml"
+    threads: 1
+    resources:
+        mem_mb=simulate_memory,
+        runtime=10,
+    params:
+        settings=lambda wildcards: spectrum_settings(EXPERIMENTS[wildcards.experiment]),
+    message:
+        "Spectra of the weights of {wildcards.experiment} at {wildcards.point}"
+    script:
+        "../scripts/spectrum.py"

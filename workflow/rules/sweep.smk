@@ -1,0 +1,21 @@
+rule sweep:
+    output:
+        sweep=sweep_file(),
+    log:
+        log_file("sweep", "{experiment}"),
+    benchmark:
+        benchmark_file("sweep", "{experiment}")
+    conda:
+        "../../envs/sgd-dyson.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        experiment="{experiment}",
+        root_seed=config["seed"],
+        settings=lambda wildcards: sweep_settings(EXPERIMENTS[wildcards.experiment]),
+    message:
+        "Listing the sweep points of {wildcards.experiment}"
+    script:
+        "../scripts/sweep.py"

@@ -1,0 +1,25 @@
+"""Spectra of weight matrices and their degenerate clusters."""
+
+import numpy as np
+
+
+def singular_values(weights: np.ndarray) -> np.ndarray:
+    """Singular values of stacked matrices ``(..., n, n)``, ascending along the last axis."""
+    return np.linalg.svd(weights, compute_uv=False)[..., ::-1]
+
+
+def gram_eigenvalues(weights: np.ndarray) -> np.ndarray:
+    """Eigenvalues of ``X = WᵀW`` for stacked ``W`` ``(..., n, n)``, ascending."""
+    return np.linalg.eigvalsh(np.swapaxes(weights, -1, -2) @ weights)
+
+
+def degenerate_clusters(targets: np.ndarray, tolerance: float) -> np.ndarray:
+    """Cluster label of each level, for levels sorted like ``sorted(targets)``.
+
+    Neighbouring sorted targets closer than ``tolerance × max(1, |target|)``
+    share a cluster; labels count up from 0 in ascending order.
+    """
+    ordered = np.sort(np.asarray(targets, dtype=float))
+    gaps = np.diff(ordered)
+    splits = gaps > tolerance * np.maximum(1.0, np.abs(ordered[1:]))
+    return np.concatenate([[0], np.cumsum(splits)])

@@ -1,0 +1,244 @@
+"""The Parquet tables stages hand over: one schema per table, atomic writes, checked reads.
+
+Every table's columns (name, Arrow type, unit, meaning) are listed once in
+`SCHEMAS`; writers and readers and the tests all use it. Each file carries in
+its schema metadata (key ``sgd_dyson``) the table kind, the column units and
+meanings, and the provenance passed by the writer (package version, config
+digest, seeds).
+"""
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import __version__
+
+METADATA_KEY = b"sgd_dyson"
+
+
+class TableError(ValueError):
+    """A Parquet file is missing, unreadable, or does not match its schema."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    unit: str
+    description: str
+
+
+_POINT = [
+    Column("learning_rate", pa.float64(), "1", "SGD learning rate α"),
+    Column("batch_size", pa.int64(), "samples", "mini-batch size |B|"),
+    Column("noise", pa.float64(), "1", "noise scale ε (injected GOE scale or label std)"),
+]
+_CLUSTER_STATISTICS = [
+    Column("cluster", pa.int64(), "1", "degenerate group of the target, 0 = lowest"),
+    Column("levels", pa.int64(), "1", "number of levels in the cluster"),
+    Column("target", pa.float64(), "observable", "target value of the cluster's levels"),
+    Column("n_samples", pa.int64(), "1", "cluster samples (replica × snapshot) used"),
+    Column("error_groups", pa.int64(), "1", "independent jackknife groups behind the errors"),
+    Column("error_grouping", pa.string(), "", "what a jackknife group is: replica or draw"),
+    Column("mean_spacing", pa.float64(), "observable", "⟨S⟩, mean neighbour spacing"),
+    Column("mean_spacing_err", pa.float64(), "observable", "jackknife error of ⟨S⟩"),
+    Column("center", pa.float64(), "observable", "Coulomb-gas MLE centre x0"),
+    Column("center_err", pa.float64(), "observable", "jackknife error of x0"),
+    Column("sigma", pa.float64(), "observable", "Coulomb-gas MLE width σ (β = 1)"),
+    Column("sigma_err", pa.float64(), "observable", "jackknife error of σ"),
+    Column("beta", pa.float64(), "1", "Wigner-surmise MLE Dyson index β"),
+    Column("beta_err", pa.float64(), "1", "jackknife error of β"),
+    Column("surmise_chi2", pa.float64(), "1", "Pearson χ² of s = S/⟨S⟩ against P_β(s)"),
+    Column("surmise_dof", pa.int64(), "1", "degrees of freedom of surmise_chi2"),
+    Column("surmise_pvalue", pa.float64(), "1", "p-value of surmise_chi2"),
+    Column("replicas", pa.int64(), "1", "replicas that did not diverge"),
+    Column("diverged_replicas", pa.int64(), "1", "replicas that diverged (NaN/Inf or too large)"),
+    Column("status", pa.string(), "", "ok | diverged (some replicas) | all_diverged"),
+]
+
+SCHEMAS: dict[str, list[Column]] = {
+    "sweep": [
+        Column("experiment", pa.string(), "", "experiment name"),
+        Column("point", pa.string(), "", "point id, the {point} of file names"),
+        *_POINT,
+        Column("ratio", pa.float64(), "1", "α/|B|"),
+        Column("scans", pa.list_(pa.string()), "", "names of the sweep grids holding the point"),
+        Column("root_seed", pa.int64(), "", "config seed"),
+        Column("point_seed", pa.int64(), "", "point key of the SeedSequence spawn key"),
+        Column("steps", pa.int64(), "steps", "SGD updates per replica"),
+        Column("replicas", pa.int64(), "1", "replicas simulated"),
+        Column("dataset_draws", pa.int64(), "1", "independent datasets (paper/per-replica)"),
+    ],
+    "simulate": [
+        Column("replica", pa.int64(), "1", "replica index within the point"),
+        Column("draw", pa.int64(), "1", "dataset draw of the replica"),
+        Column("step", pa.int64(), "steps", "SGD step of the snapshot"),
+        Column("rows", pa.int64(), "1", "rows of W"),
+        Column("cols", pa.int64(), "1", "columns of W"),
+        Column("weights", pa.list_(pa.float64()), "1", "W, row-major"),
+        *_POINT,
+    ],
+    "spectrum": [
+        Column("replica", pa.int64(), "1", "replica index within the point"),
+        Column("draw", pa.int64(), "1", "dataset draw of the replica"),
+        Column("step", pa.int64(), "steps", "SGD step of the snapshot"),
+        Column("level", pa.int64(), "1", "level index, ascending, 0 = smallest"),
+        Column("singular_value", pa.float64(), "1", "singular value λ of W"),
+        Column("gram_eigenvalue", pa.float64(), "1", "eigenvalue x = λ² of X = WᵀW"),
+        Column("cluster", pa.int64(), "1", "degenerate group of the teacher, 0 = lowest"),
+        Column("target_singular_value", pa.float64(), "1", "teacher singular value of the level"),
+        *_POINT,
+    ],
+    "fit": [Column("point", pa.string(), "", "point id"), *_POINT, *_CLUSTER_STATISTICS],
+    "scaling": [
+        Column("experiment", pa.string(), "", "experiment name"),
+        Column("point", pa.string(), "", "point id"),
+        *_POINT,
+        Column("ratio", pa.float64(), "1", "α/|B|"),
+        Column("amplitude", pa.float64(), "1", "noise amplitude A (teacher–student: ε²)"),
+        Column("scale", pa.float64(), "1", "scaling variable sqrt(ratio × amplitude)"),
+        Column("scans", pa.list_(pa.string()), "", "names of the sweep grids holding the point"),
+        *_CLUSTER_STATISTICS,
+        Column("continuum_slope", pa.float64(), "observable", "continuum ⟨S⟩/scale (see analysis)"),
+    ],
+    "scaling_fit": [
+        Column("experiment", pa.string(), "", "experiment name"),
+        Column("quantity", pa.string(), "", "mean_spacing or sqrt_pi_sigma (= √π σ)"),
+        Column("cluster", pa.int64(), "1", "degenerate group of the target"),
+        Column("slope", pa.float64(), "1", "weighted least-squares slope against scale"),
+        Column("slope_err", pa.float64(), "1", "its error, scaled by sqrt(chi2_dof) if > 1"),
+        Column("chi2_dof", pa.float64(), "1", "χ² per degree of freedom of the line"),
+        Column("n_points", pa.int64(), "1", "points in the fit (status ok)"),
+        Column("continuum_slope", pa.float64(), "observable", "continuum ⟨S⟩/scale of the cluster"),
+    ],
+}
+
+
+def provenance(settings: dict, **extra) -> dict:
+    """Provenance of a table: SHA-256 of the settings that made it, plus ``extra`` entries."""
+    canonical = json.dumps(settings, sort_keys=True, default=str).encode()
+    return {"settings_sha256": hashlib.sha256(canonical).hexdigest(), "settings": settings, **extra}
+
+
+def column_names(kind: str) -> list[str]:
+    """Column names of a table kind, in schema order."""
+    return [column.name for column in SCHEMAS[kind]]
+
+
+def arrow_schema(kind: str, provenance: dict | None = None) -> pa.Schema:
+    """The Arrow schema of a table kind, with units, meanings and provenance as metadata."""
+    columns = SCHEMAS[kind]
+    metadata = {
+        "table": kind,
+        "package_version": __version__,
+        "columns": {c.name: {"unit": c.unit, "description": c.description} for c in columns},
+        **(provenance or {}),
+    }
+    return pa.schema(
+        [pa.field(c.name, c.type) for c in columns],
+        metadata={METADATA_KEY: json.dumps(metadata)},
+    )
+
+
+def _arrow_column(values, column: Column) -> pa.Array:
+    if pa.types.is_list(column.type) and isinstance(values, np.ndarray) and values.ndim == 2:
+        rows, width = values.shape
+        offsets = pa.array(np.arange(rows + 1, dtype=np.int32) * width)
+        return pa.ListArray.from_arrays(offsets, pa.array(values.ravel()))
+    if isinstance(values, pd.Series):
+        values = values.to_numpy() if not pa.types.is_list(column.type) else values.tolist()
+    return pa.array(values, type=column.type, from_pandas=True)
+
+
+def write_table(
+    columns: dict | pd.DataFrame, path: str | Path, kind: str, provenance: dict | None = None
+) -> None:
+    """Write a table of ``kind`` atomically: to a temporary name, then rename.
+
+    ``columns`` maps every column of the schema to values (a list column may be
+    given as a 2-D array, one row per table row). Extra columns are an error.
+    """
+    path = Path(path)
+    schema = arrow_schema(kind, provenance)
+    names = list(columns.keys())
+    if sorted(names) != sorted(schema.names):
+        raise TableError(f"{path}: a {kind} table has columns {schema.names}, got {names}")
+    table = pa.Table.from_arrays(
+        [_arrow_column(columns[c.name], c) for c in SCHEMAS[kind]], schema=schema
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table, temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def read_arrow(path: str | Path, kind: str) -> pa.Table:
+    """Read a Parquet table and check it against the schema of ``kind``.
+
+    Raises `TableError` naming the file and the column for a missing,
+    unreadable or corrupt file, a missing column or a column of the wrong type.
+    """
+    path = Path(path)
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError:
+        raise TableError(f"{path}: file not found (expected a {kind} table)") from None
+    except (pa.ArrowException, OSError) as error:
+        raise TableError(f"{path}: not a readable Parquet file ({error})") from None
+    for column in SCHEMAS[kind]:
+        if column.name not in table.column_names:
+            raise TableError(f"{path}: column '{column.name}' missing from the {kind} table")
+        found = table.schema.field(column.name).type
+        if found != column.type:
+            raise TableError(
+                f"{path}: column '{column.name}' has type {found}, "
+                f"a {kind} table needs {column.type}"
+            )
+    return table
+
+
+def read_table(path: str | Path, kind: str) -> pd.DataFrame:
+    """`read_arrow` as a pandas DataFrame."""
+    return read_arrow(path, kind).to_pandas()
+
+
+def table_metadata(path: str | Path) -> dict:
+    """The ``sgd_dyson`` metadata of a Parquet file (units, provenance)."""
+    metadata = pq.read_schema(path).metadata or {}
+    return json.loads(metadata.get(METADATA_KEY, b"{}"))
+
+
+def weight_matrices(table: pa.Table, path: str | Path) -> np.ndarray:
+    """The ``weights`` column of a simulate table as ``(rows, n, m)`` matrices.
+
+    Raises `TableError` naming the file when lengths disagree with
+    ``rows × cols``, the shapes differ between rows, or values are not finite.
+    """
+    rows = table.column("rows").to_numpy()
+    cols = table.column("cols").to_numpy()
+    if table.num_rows == 0:
+        return np.empty((0, 0, 0))
+    if np.any(rows != rows[0]) or np.any(cols != cols[0]):
+        raise TableError(f"{path}: column 'rows'/'cols' differ between snapshots")
+    weights = table.column("weights").combine_chunks()
+    lengths = weights.value_lengths().to_numpy(zero_copy_only=False)
+    if np.any(lengths != rows[0] * cols[0]):
+        bad = int(np.flatnonzero(lengths != rows[0] * cols[0])[0])
+        raise TableError(
+            f"{path}: column 'weights' row {bad} has {lengths[bad]} values, "
+            f"rows × cols = {rows[0] * cols[0]}"
+        )
+    values = weights.flatten().to_numpy(zero_copy_only=False)
+    if not np.all(np.isfinite(values)):
+        raise TableError(f"{path}: column 'weights' holds non-finite values")
+    return values.reshape(table.num_rows, rows[0], cols[0])
