@@ -22,13 +22,13 @@ from scipy import stats
 
 from sgd_dyson import teacher_student
 from sgd_dyson.seeding import REPLICA_BLOCK
+from sgd_dyson.simulation import Snapshots, snapshot_steps
 from sgd_dyson.spectra import singular_values
 from sgd_dyson.teacher_student import (
     TeacherStudentRun,
     _BatchSource,
     initial_weights,
     simulate,
-    snapshot_steps,
 )
 
 FOUR_SIGMA_TAIL = 2 * stats.norm.sf(4.0)
@@ -62,7 +62,7 @@ def settings(**changes) -> TeacherStudentRun:
 
 
 @cache
-def simulated(run: TeacherStudentRun) -> teacher_student.Snapshots:
+def simulated(run: TeacherStudentRun) -> Snapshots:
     """`simulate`, cached so that tests sharing a run pay for it once."""
     return simulate(run)
 

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from sgd_dyson.config import sweep_table, validate_config
+from sgd_dyson.simulation import snapshot_steps
 from sgd_dyson.tables import column_names, read_arrow, read_table
-from sgd_dyson.teacher_student import snapshot_steps
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPOSITORY / "tests" / "configs" / "tiny.yaml"

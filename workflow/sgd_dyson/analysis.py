@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 
 from .fits import coulomb_gas_width, neighbour_spacings, surmise_beta, surmise_chi2_test
+from .simulation import Snapshots
 from .spectra import degenerate_clusters, gram_eigenvalues, singular_values
 from .statistics import equal_groups, jackknife, line_through_origin
 from .tables import column_names
-from .teacher_student import Snapshots
 
 OBSERVABLE_COLUMNS = {
     "singular_values": "singular_value",

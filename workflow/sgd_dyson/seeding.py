@@ -25,6 +25,9 @@ class Stream(IntEnum):
     NOISE = 3
     SHARED_DATASET_NORMAL = 4
     SHARED_DATASET_CHISQUARE = 5
+    GIBBS = 6
+    DYSON_NOISE = 7
+    HIDDEN_FRAME = 8
 
 
 def point_seed(experiment: str, point: str) -> int:

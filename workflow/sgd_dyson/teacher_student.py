@@ -22,6 +22,7 @@ import numpy as np
 
 from .sampling import batch_second_moments, goe_matrices
 from .seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
+from .simulation import Snapshots, chunk_boundaries, diverged, snapshot_steps
 
 logger = logging.getLogger(__name__)
 
@@ -54,33 +55,9 @@ class TeacherStudentRun:
         return len(self.teacher)
 
 
-@dataclass(frozen=True)
-class Snapshots:
-    """Weights of the surviving replicas at the snapshot steps."""
-
-    steps: np.ndarray  # (snapshots,)
-    weights: np.ndarray  # (snapshots, replicas, N, N)
-    replica: np.ndarray  # (replicas,) global replica index
-    draw: np.ndarray  # (replicas,) dataset draw of each replica
-    diverged_replicas: int
-    first_divergence_step: int | None
-
-
-def snapshot_steps(steps: int, every: int) -> np.ndarray:
-    """Steps at which weights are kept: every ``every`` steps, and always the last."""
-    kept = np.arange(every, steps + 1, every)
-    return kept if kept.size and kept[-1] == steps else np.append(kept, steps)
-
-
 def teacher_matrix(singular_values: tuple[float, ...]) -> np.ndarray:
     """The teacher ``W* = diag(singular_values)``; with isotropic data its frame is irrelevant."""
     return np.diag(np.asarray(singular_values, dtype=float))
-
-
-def diverged(weights: np.ndarray, threshold: float) -> np.ndarray:
-    """Replicas whose weights are not finite or exceed ``threshold`` in size: ``(replicas,)``."""
-    flat = weights.reshape(len(weights), -1)
-    return ~np.isfinite(flat).all(axis=1) | (np.abs(flat).max(axis=1) > threshold)
 
 
 class _BatchSource:
@@ -167,16 +144,6 @@ def initial_weights(run: TeacherStudentRun) -> np.ndarray:
         1,
     )
     return run.init_scale * sample[0]
-
-
-def chunk_boundaries(
-    steps: int, snapshots: np.ndarray, epoch: int | None, max_chunk: int
-) -> np.ndarray:
-    """Ends of the simulation chunks: snapshots, epoch ends, and at most ``max_chunk`` apart."""
-    ends = set(snapshots.tolist()) | set(range(max_chunk, steps, max_chunk))
-    if epoch is not None:
-        ends |= set(range(epoch, steps, epoch))
-    return np.array(sorted(ends))
 
 
 def simulate(run: TeacherStudentRun) -> Snapshots:
