@@ -33,15 +33,17 @@ def error_for(edit) -> str:
     return str(error.value)
 
 
-def test_the_default_and_test_configs_are_valid():
-    for path in [REPOSITORY / "config.yaml", TINY_CONFIG]:
+def test_the_default_test_and_preset_configs_are_valid():
+    presets = sorted((REPOSITORY / "workflow" / "presets").glob("*.yaml"))
+    assert presets
+    for path in [REPOSITORY / "config.yaml", TINY_CONFIG, *presets]:
         validate_config(yaml.safe_load(path.read_text()))
 
 
 def test_schema_defaults_and_derived_defaults_are_filled_in():
     experiment = validate_config(tiny())["experiments"]["paper"]
     assert experiment["noise_kind"] == "injected"
-    assert experiment["fit"] == {"error_groups": 50, "surmise_bins": 20}
+    assert experiment["fit"] == {"error_groups": 50, "surmise_bins": 20, "reference_samples": 20000}
     assert experiment["snapshot_every"] == experiment["steps"]
     assert experiment["burn_in"] == experiment["steps"]
 
@@ -71,10 +73,21 @@ def test_schema_defaults_and_derived_defaults_are_filled_in():
         (lambda e: e.update(burn_in=10_000), "experiments.paper.burn_in = 10000 exceeds"),
         (lambda e: e.update(replicas=5), "experiments.paper.replicas = 5 gives fewer than two"),
         (lambda e: e.update(noise_kind="label"), "experiments.paper.noise_kind = label with"),
+        (
+            lambda e: e.update(model="dyson"),
+            "('batch_size', 'learning_rate', 'noise' were unexpected)",
+        ),
     ],
 )
 def test_invalid_settings_are_rejected_naming_the_key(edit, message):
     assert message in error_for(edit)
+
+
+def test_dyson_targets_must_stay_far_above_the_thermal_width():
+    config = tiny()
+    config["experiments"]["dyson"]["sweep"] = [{"temperature": [0.1]}]
+    with pytest.raises(ConfigError, match=r"experiments.dyson.target has 1.0, below 8 sqrt\(T\)"):
+        validate_config(config)
 
 
 def test_overlapping_grids_give_each_point_once_with_all_its_scans():
@@ -82,7 +95,9 @@ def test_overlapping_grids_give_each_point_once_with_all_its_scans():
     table = sweep_table("paper", config["experiments"]["paper"], config["seed"])
     assert table["point"].is_unique
     assert len(table) == 3  # {0.1, 0.2} × {16} ∪ {0.1} × {8, 16}
-    shared = table.set_index("point").loc[point_id(0.1, 16, 0.1)]
+    shared = table.set_index("point").loc[
+        point_id({"learning_rate": 0.1, "batch_size": 16, "noise": 0.1})
+    ]
     assert list(shared["scans"]) == ["learning_rate scan", "batch_size scan"]
     assert (table["ratio"] == table["learning_rate"] / table["batch_size"]).all()
 
@@ -103,6 +118,6 @@ def test_stage_settings_hold_only_what_the_stage_reads():
     point = sweep_table("online", experiment, config["seed"]).iloc[0].to_dict()
     settings = simulation_settings(experiment, point)
     TeacherStudentRun(**settings)  # exactly the simulation's arguments
-    assert set(settings) >= set(SIMULATION_KEYS)
+    assert set(settings) >= set(SIMULATION_KEYS["teacher_student"])
     assert "fit" not in settings and "observable" not in settings
     assert "steps" not in fit_settings(experiment) and "replicas" not in fit_settings(experiment)

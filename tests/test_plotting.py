@@ -2,20 +2,37 @@
 
 The tables are built by hand in the schemas of `sgd_dyson.tables` and passed
 through a Parquet write and read, so that they look exactly like the ones the
-rule script reads (list columns come back as arrays, integers as int64).
+rule script reads (list columns come back as arrays, integers as int64, null
+integers as NaN). Three synthetic experiments: a teacher–student pair
+(``experiment``), an RBM-like spectrum of four pairs and two single levels
+without a continuum prediction (``many_clusters``), and a Dyson-model
+spectrum of a pair, a triplet and a single level (``dyson``).
 """
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
 from sgd_dyson import plotting
-from sgd_dyson.config import point_id
-from sgd_dyson.distributions import surmise_pdf, two_level_density
+from sgd_dyson.config import FIGURES, point_id
+from sgd_dyson.distributions import (
+    semicircle_density,
+    surmise_pdf,
+    two_component_density,
+    two_level_density,
+)
 from sgd_dyson.fits import coulomb_gas_width, neighbour_spacings, surmise_beta
-from sgd_dyson.tables import column_names, read_table, write_table
+from sgd_dyson.tables import (
+    SCHEMAS,
+    column_names,
+    read_arrow,
+    read_table,
+    weight_matrices,
+    write_table,
+)
 
 EXPERIMENT = "synthetic"
 TARGET = 2.0
@@ -42,6 +59,17 @@ STATISTICS = [
     "surmise_dof",
     "surmise_pvalue",
 ]
+# RBM-like: x* = 9 − κ_k of a 10-site lattice, four pairs between two single levels.
+RBM_TARGETS = [1.0, 1.382, 1.382, 2.382, 2.382, 3.618, 3.618, 4.618, 4.618, 5.0]
+RBM_POINTS = [  # (learning rate, batch size, scans)
+    (0.02, 16, ["α scan"]),
+    (0.05, 16, ["α scan"]),
+    (0.1, 16, ["α scan", "|B| scan"]),
+    (0.1, 4, ["|B| scan"]),
+]
+POOLED = {"slope": 2.275, "slope_err": 0.033}
+DYSON_TARGETS = [1.0, 1.0, 2.0, 2.0, 2.0, 3.5]
+DYSON_TEMPERATURES = [1e-4, 4e-4, 1.6e-3]
 
 
 def goe_pair(rng: np.random.Generator, center: float, sigma: float, samples: int) -> np.ndarray:
@@ -56,10 +84,36 @@ def goe_pair(rng: np.random.Generator, center: float, sigma: float, samples: int
     return center + np.column_stack([mean - radius, mean + radius])
 
 
-def spectrum_frame(levels: np.ndarray, targets: list[float], clusters: list[int]) -> pd.DataFrame:
+def goe_levels(
+    rng: np.random.Generator, center: float, sigma: float, n: int, samples: int
+) -> np.ndarray:
+    """``(samples, n)`` ascending eigenvalues of ``center + H``, H an n×n GOE matrix of width σ."""
+    entries = rng.normal(0.0, sigma, size=(samples, n, n))
+    return center + np.linalg.eigvalsh((entries + entries.swapaxes(1, 2)) / 2)
+
+
+def clusters_of(targets: list[float]) -> list[int]:
+    """Cluster label of each sorted target: equal neighbours share one."""
+    return np.concatenate([[0], np.cumsum(np.diff(targets) > 1e-9)]).tolist()
+
+
+def complete(frame: pd.DataFrame | dict, kind: str) -> pd.DataFrame:
+    """``frame`` with every column of ``kind`` in schema order; missing ones null."""
+    frame = pd.DataFrame(frame)
+    for column in SCHEMAS[kind]:
+        if column.name not in frame:
+            null = None if pa.types.is_string(column.type) else np.nan
+            frame[column.name] = pd.Series([null] * len(frame), dtype=object)
+    return frame[column_names(kind)]
+
+
+def spectrum_frame(
+    levels: np.ndarray, targets: list[float], clusters: list[int], point: dict | None = None
+) -> pd.DataFrame:
     """A spectrum table of ``(samples, n)`` levels, one snapshot per replica at step 100."""
     samples, n = levels.shape
-    return pd.DataFrame(
+    point = point or {"learning_rate": 0.1, "batch_size": 16, "noise": 0.1}
+    return complete(
         {
             "replica": np.repeat(np.arange(samples), n),
             "draw": np.zeros(samples * n, dtype=int),
@@ -69,10 +123,12 @@ def spectrum_frame(levels: np.ndarray, targets: list[float], clusters: list[int]
             "gram_eigenvalue": levels.ravel() ** 2,
             "cluster": np.tile(clusters, samples),
             "target_singular_value": np.tile(targets, samples),
-            "learning_rate": np.full(samples * n, 0.1),
-            "batch_size": np.full(samples * n, 16),
-            "noise": np.full(samples * n, 0.1),
-        }
+            **{
+                key: np.full(samples * n, point.get(key, np.nan), dtype=float)
+                for key in ["learning_rate", "batch_size", "noise", "temperature"]
+            },
+        },
+        "spectrum",
     )
 
 
@@ -87,6 +143,7 @@ def cluster_row(levels: np.ndarray, target: float, status: str) -> dict:
         "replicas": len(levels),
         "diverged_replicas": 0 if status == "ok" else 100,
         "status": status,
+        "best_density": None,
     }
     if status != "ok":
         return row | dict.fromkeys(STATISTICS, np.nan)
@@ -96,38 +153,95 @@ def cluster_row(levels: np.ndarray, target: float, status: str) -> dict:
     if levels.shape[1] < 2:
         return row | {"mean_spacing": np.nan, "mean_spacing_err": np.nan, "beta": np.nan}
     spacing = neighbour_spacings(levels).ravel()
-    return row | {
+    row |= {
         "mean_spacing": spacing.mean(),
         "mean_spacing_err": spacing.std() / np.sqrt(spacing.size),
         "beta": surmise_beta(spacing / spacing.mean()),
+        "best_density": "equal_width",
     }
+    if levels.shape[1] == 2:
+        row |= {"two_component_lr": 1.2, "two_component_pvalue": 0.137}
+    return row
+
+
+def density_rows(levels: np.ndarray, point: str, cluster: int) -> list[dict]:
+    """Density-fit rows of one cluster: equal width and two components, or the semicircle."""
+    n = levels.shape[1]
+    center, sigma = coulomb_gas_width(levels)
+    base = {"point": point, "cluster": cluster, "levels": n, "observations": len(levels)}
+    rows = [{**base, "density": "equal_width", "center": center, "width": sigma, "delta_aic": 0.0}]
+    if n == 2:
+        rows.append(
+            {
+                **base,
+                "density": "two_component",
+                "center": center,
+                "width": 1.3 * sigma,
+                "second_width": 0.7 * sigma,
+                "delta_aic": 1.7,
+            }
+        )
+    elif n >= 3:
+        radius = sigma * np.sqrt(2 * n)
+        rows.append(
+            {**base, "density": "semicircle", "center": center, "width": radius, "delta_aic": 9.5}
+        )
+    return rows
+
+
+def density_table(densities: list[dict], scaling: pd.DataFrame) -> pd.DataFrame:
+    """Density-fit rows with the experiment, point columns and ratio of their point."""
+    columns = ["experiment", "point", "learning_rate", "batch_size", "noise", "temperature"]
+    points = scaling[[*columns, "ratio"]].drop_duplicates("point")
+    return pd.DataFrame(densities).merge(points, on="point").assign(parameters=2)
 
 
 def round_trip(frame: pd.DataFrame | dict, kind: str, folder) -> pd.DataFrame:
     """Write a table of ``kind`` and read it back, as the rule script sees it."""
     path = folder / f"{kind}.parquet"
-    write_table(frame, path, kind)
+    write_table(complete(frame, kind), path, kind)
     return read_table(path, kind)
+
+
+def fit_rows(clusters: dict[int, dict], pooled: dict | None = None) -> dict:
+    """A scaling-fit table: a mean-spacing and a √π σ line per cluster, optionally pooled (−1)."""
+    rows = []
+    entries = {**clusters, **({plotting.POOLED_CLUSTER: pooled} if pooled else {})}
+    for cluster, fit in entries.items():
+        for quantity in ["mean_spacing", "sqrt_pi_sigma"]:
+            rows.append(
+                {
+                    "experiment": EXPERIMENT,
+                    "quantity": quantity,
+                    "cluster": cluster,
+                    "chi2_dof": 1.0,
+                    "n_points": 4,
+                    "continuum_slope": fit.get("continuum_slope", np.nan),
+                    **fit,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 @pytest.fixture
 def experiment(tmp_path) -> dict:
-    """Scaling, scaling-fit and spectra of a small experiment with a two-level teacher."""
+    """Scaling, scaling-fit, density fits and spectra of a teacher–student pair experiment."""
     rng = np.random.default_rng(2024)
-    rows, spectra = [], {}
+    rows, spectra, densities = [], {}, []
     for index, (rate, batch, noise, scans, status) in enumerate(POINTS):
-        point = point_id(rate, batch, noise)
+        values = {"learning_rate": rate, "batch_size": batch, "noise": noise}
+        point = point_id(values)
         scale = np.sqrt(rate / batch * noise**2)
         levels = goe_pair(rng, TARGET, scale, SAMPLES if status == "ok" else 0)
-        spectrum = spectrum_frame(levels, [TARGET, TARGET], [0, 0])
+        spectrum = spectrum_frame(levels, [TARGET, TARGET], [0, 0], values)
         spectra[point] = round_trip(spectrum, "spectrum", tmp_path / str(index))
+        if status == "ok":
+            densities += density_rows(levels, point, 0)
         rows.append(
             {
                 "experiment": EXPERIMENT,
                 "point": point,
-                "learning_rate": rate,
-                "batch_size": batch,
-                "noise": noise,
+                **values,
                 "ratio": rate / batch,
                 "amplitude": noise**2,
                 "scale": scale,
@@ -137,22 +251,130 @@ def experiment(tmp_path) -> dict:
                 **cluster_row(levels, TARGET, status),
             }
         )
-    scaling = round_trip(pd.DataFrame(rows)[column_names("scaling")], "scaling", tmp_path)
-    fit = {
-        "experiment": [EXPERIMENT] * 2,
-        "quantity": ["mean_spacing", "sqrt_pi_sigma"],
-        "cluster": [0, 0],
-        "slope": [FIT["slope"], 1.7],
-        "slope_err": [FIT["slope_err"], 0.03],
-        "chi2_dof": [1.1, 0.9],
-        "n_points": [5, 5],
-        "continuum_slope": [np.sqrt(np.pi)] * 2,
-    }
+    scaling = round_trip(pd.DataFrame(rows), "scaling", tmp_path)
+    fit = fit_rows({0: {**FIT, "continuum_slope": np.sqrt(np.pi)}})
+    fit.loc[fit["quantity"] == "sqrt_pi_sigma", ["slope", "slope_err"]] = [1.7, 0.03]
+    density = density_table(densities, scaling)
     return {
         "scaling": scaling,
         "scaling_fit": round_trip(fit, "scaling_fit", tmp_path),
+        "density_fits": round_trip(density, "density_fits", tmp_path),
         "spectra": spectra,
     }
+
+
+@pytest.fixture
+def many_clusters(tmp_path) -> dict:
+    """An RBM-like experiment: 4 pairs and 2 singles of X = WᵀW, no continuum, a pooled fit."""
+    rng = np.random.default_rng(7)
+    clusters = clusters_of(RBM_TARGETS)
+    targets = pd.Series(RBM_TARGETS).groupby(clusters).agg(["size", "mean"])
+    rows, spectra, densities = [], {}, []
+    for index, (rate, batch, scans) in enumerate(RBM_POINTS):
+        values = {"learning_rate": rate, "batch_size": batch}
+        point = point_id(values)
+        ratio = rate / batch
+        blocks = []
+        for cluster, n, target in targets.itertuples():
+            sigma = np.sqrt(ratio * target)
+            centre = target * (1 - 2 * ratio)  # below the target, more so at larger α/|B|
+            levels = goe_levels(rng, centre, sigma, n, SAMPLES)
+            blocks.append(levels)
+            densities += density_rows(levels, point, cluster)
+            rows.append(
+                {
+                    "experiment": EXPERIMENT,
+                    "point": point,
+                    **values,
+                    "ratio": ratio,
+                    "amplitude": target,
+                    "scale": np.sqrt(ratio * target),
+                    "scans": scans,
+                    "cluster": cluster,
+                    "continuum_slope": np.nan,
+                    **cluster_row(levels, target, "ok"),
+                }
+            )
+        spectrum = spectrum_frame(np.hstack(blocks), RBM_TARGETS, clusters, values)
+        spectra[point] = round_trip(spectrum, "spectrum", tmp_path / str(index))
+    scaling = round_trip(pd.DataFrame(rows), "scaling", tmp_path)
+    pairs = {cluster: {"slope": 2.0 + 0.1 * cluster, "slope_err": 0.05} for cluster in (1, 2, 3, 4)}
+    density = density_table(densities, scaling)
+    return {
+        "scaling": scaling,
+        "scaling_fit": round_trip(fit_rows(pairs, POOLED), "scaling_fit", tmp_path),
+        "density_fits": round_trip(density, "density_fits", tmp_path),
+        "spectra": spectra,
+    }
+
+
+@pytest.fixture
+def dyson(tmp_path) -> dict:
+    """A Dyson-model experiment: temperature only, a pair, a triplet and a single level."""
+    rng = np.random.default_rng(11)
+    clusters = clusters_of(DYSON_TARGETS)
+    targets = pd.Series(DYSON_TARGETS).groupby(clusters).agg(["size", "mean"])
+    rows, spectra, densities = [], {}, []
+    for index, temperature in enumerate(DYSON_TEMPERATURES):
+        point = point_id({"temperature": temperature})
+        blocks = []
+        for cluster, n, target in targets.itertuples():
+            levels = goe_levels(rng, target, np.sqrt(temperature), n, SAMPLES)
+            blocks.append(levels)
+            densities += density_rows(levels, point, cluster)
+            rows.append(
+                {
+                    "experiment": EXPERIMENT,
+                    "point": point,
+                    "temperature": temperature,
+                    "ratio": temperature,
+                    "amplitude": 1.0,
+                    "scale": np.sqrt(temperature),
+                    "scans": ["temperature scan"],
+                    "cluster": cluster,
+                    "continuum_slope": np.sqrt(np.pi),
+                    **cluster_row(levels, target, "ok"),
+                }
+            )
+        values = {"temperature": temperature}
+        spectrum = spectrum_frame(np.hstack(blocks), DYSON_TARGETS, clusters, values)
+        spectra[point] = round_trip(spectrum, "spectrum", tmp_path / str(index))
+    scaling = round_trip(pd.DataFrame(rows), "scaling", tmp_path)
+    fits = {0: {"slope": 1.78, "slope_err": 0.02, "continuum_slope": np.sqrt(np.pi)}}
+    fits[1] = {"slope": 1.47, "slope_err": 0.02, "continuum_slope": np.sqrt(np.pi)}
+    density = density_table(densities, scaling)
+    return {
+        "scaling": scaling,
+        "scaling_fit": round_trip(fit_rows(fits), "scaling_fit", tmp_path),
+        "density_fits": round_trip(density, "density_fits", tmp_path),
+        "spectra": spectra,
+    }
+
+
+def flow_table(
+    tmp_path, targets: list[float], point: dict, replicas: int = 3, steps: int = 60
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """A simulate table of diagonal-in-a-rotated-frame W whose singular values relax to targets.
+
+    Returns the scalar columns and the weights, read back as the rule script reads them.
+    """
+    rng = np.random.default_rng(3)
+    n = len(targets)
+    rows = []
+    weights = []
+    for replica in range(replicas):
+        start = rng.uniform(0.05, 0.3, size=n)
+        for step in range(1, steps + 1):
+            values = targets + (start - targets) * np.exp(-step / 8) + rng.normal(0, 0.01, n)
+            rotation, _ = np.linalg.qr(rng.normal(size=(n, n)))
+            weights.append(rotation @ np.diag(np.abs(values)))
+            rows.append({"replica": replica, "draw": 0, "step": step, "rows": n, "cols": n})
+    frame = pd.DataFrame(rows).assign(**{key: point.get(key, np.nan) for key in point})
+    frame["weights"] = list(np.array(weights).reshape(len(weights), n * n))
+    path = tmp_path / "flow.parquet"
+    write_table(complete(frame, "simulate"), path, "simulate")
+    table = read_arrow(path, "simulate")
+    return table.drop_columns(["weights"]).to_pandas(), weight_matrices(table, path)
 
 
 def ok_points(scaling: pd.DataFrame) -> pd.DataFrame:
@@ -168,6 +390,12 @@ def legend_texts(axes) -> list[str]:
     return [text.get_text() for text in axes.get_legend().get_texts()]
 
 
+def all_legend_texts(axes) -> list[str]:
+    """Texts of every legend drawn on ``axes`` (also those added as artists)."""
+    legends = [artist for artist in axes.get_children() if type(artist).__name__ == "Legend"]
+    return [text.get_text() for legend in legends for text in legend.get_texts()]
+
+
 def assert_labelled(axes) -> None:
     assert axes.get_xlabel().strip(), "x axis without label"
     assert axes.get_ylabel().strip(), "y axis without label"
@@ -175,6 +403,10 @@ def assert_labelled(axes) -> None:
 
 def labelled_lines(axes, prefix: str) -> list:
     return [line for line in axes.lines if line.get_label().startswith(prefix)]
+
+
+def dotted_lines(axes) -> list:
+    return [line for line in axes.lines if line.get_linestyle() == ":"]
 
 
 def errorbar_containers(axes) -> list[ErrorbarContainer]:
@@ -190,6 +422,44 @@ def plotted_points(axes) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
+def histogram_area(axes) -> float:
+    return sum(patch.get_height() * patch.get_width() for patch in axes.patches)
+
+
+# --- Labels and models ---------------------------------------------------------------
+
+
+def test_point_label_names_only_the_swept_parameters():
+    assert (
+        plotting.point_label(
+            pd.Series(
+                {"learning_rate": 0.1, "batch_size": 16.0, "noise": 0.1, "temperature": np.nan}
+            )
+        )
+        == "α = 0.1, |B| = 16, ε = 0.1"
+    )
+    rbm = {"learning_rate": 0.02, "batch_size": 4, "noise": None, "temperature": None}
+    assert plotting.point_label(rbm) == "α = 0.02, |B| = 4"
+    dyson = {"learning_rate": np.nan, "batch_size": np.nan, "noise": np.nan, "temperature": 1e-4}
+    assert plotting.point_label(dyson) == "T = 0.0001"
+
+
+def test_model_of_reads_the_null_point_columns(experiment, many_clusters, dyson):
+    assert plotting.model_of(experiment["scaling"]) == "teacher_student"
+    assert plotting.model_of(many_clusters["scaling"]) == "gaussian_rbm"
+    assert plotting.model_of(dyson["scaling"]) == "dyson"
+
+
+def test_cluster_names():
+    assert plotting.cluster_name(2, 1.382) == "pair at 1.382"
+    assert plotting.cluster_name(3, 2.0) == "triplet at 2"
+    assert plotting.cluster_name(1, 3.5) == "single level at 3.5"
+    assert plotting.cluster_name(5, 1.0) == "5 levels at 1"
+
+
+# --- Spectrum histograms ---------------------------------------------------------------
+
+
 def test_spectrum_histograms_show_smallest_median_largest_scale(experiment):
     scaling, spectra = experiment["scaling"], experiment["spectra"]
     figure = plotting.spectrum_histograms_figure(scaling, spectra, COLUMN)
@@ -200,9 +470,7 @@ def test_spectrum_histograms_show_smallest_median_largest_scale(experiment):
     for axes, scale in zip(panels, expected, strict=True):
         assert f"{scale:.3g}" in axes.get_title()
         assert_labelled(axes)
-        heights = np.array([patch.get_height() for patch in axes.patches])
-        widths = np.array([patch.get_width() for patch in axes.patches])
-        assert np.sum(heights * widths) == pytest.approx(1.0)  # density=True
+        assert histogram_area(axes) == pytest.approx(1.0)  # density=True
         density, target = axes.lines
         (row,) = (
             row for _, row in scaling.iterrows() if plotting.point_label(row) in axes.get_title()
@@ -222,7 +490,7 @@ def test_spectrum_histograms_plot_a_single_level_without_the_pair_density(tmp_pa
     single = rng.normal(1.0, 0.01, size=(SAMPLES, 1))
     levels = np.hstack([single, pair])
     spectrum = round_trip(spectrum_frame(levels, [1.0, 2.0, 2.0], [0, 1, 1]), "spectrum", tmp_path)
-    point = point_id(0.1, 16, 0.1)
+    point = point_id({"learning_rate": 0.1, "batch_size": 16, "noise": 0.1})
     base = {
         "experiment": EXPERIMENT,
         "point": point,
@@ -241,13 +509,47 @@ def test_spectrum_histograms_plot_a_single_level_without_the_pair_density(tmp_pa
             {**base, "cluster": 1, **cluster_row(pair, 2.0, "ok")},
         ]
     )
-    scaling = round_trip(scaling[column_names("scaling")], "scaling", tmp_path)
+    scaling = round_trip(scaling, "scaling", tmp_path)
     figure = plotting.spectrum_histograms_figure(scaling, {point: spectrum}, COLUMN)
     single_panel, pair_panel = figure.axes
     assert len(single_panel.lines) == 1  # the target only
     assert single_panel.lines[0].get_xdata()[0] == 1.0
     assert len(pair_panel.lines) == 2  # the fitted density and the target
     assert single_panel.patches and pair_panel.patches
+    assert "pair at 2" in pair_panel.get_title()
+
+
+def test_spectrum_histograms_of_many_clusters_show_every_level_per_point(many_clusters):
+    scaling, spectra = many_clusters["scaling"], many_clusters["spectra"]
+    figure = plotting.spectrum_histograms_figure(scaling, spectra, "gram_eigenvalue")
+    panels = figure.axes
+    assert len(panels) == 3  # one per chosen point, not one per cluster
+    # the RBM's α scan at |B| = 16 has three learning rates: smallest, median, largest
+    for axes, rate in zip(panels, [0.02, 0.05, 0.1], strict=True):
+        assert axes.get_title().startswith(f"α = {rate:g}, |B| = 16")
+        assert axes.get_ylabel().strip()
+        targets = sorted(line.get_xdata()[0] for line in dotted_lines(axes))
+        assert targets == pytest.approx(sorted(set(RBM_TARGETS)))
+        assert histogram_area(axes) == pytest.approx(1.0)
+        colours = {patch.get_facecolor()[:3] for patch in axes.patches}
+        assert len(colours) == 6  # one colour per cluster
+        assert len(labelled_lines(axes, "pair fit")) == 4
+    assert "eigenvalue x of X" in panels[-1].get_xlabel()
+    labels = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert "pair at 1.382" in labels and "single level at 5" in labels and "targets" in labels
+
+
+def test_spectrum_histograms_of_the_dyson_model_are_labelled_by_temperature(dyson):
+    figure = plotting.spectrum_histograms_figure(dyson["scaling"], dyson["spectra"], COLUMN)
+    assert len(figure.axes) == 3
+    for axes, temperature in zip(figure.axes, DYSON_TEMPERATURES, strict=True):
+        assert axes.get_title().startswith(f"T = {temperature:g}")
+        assert "√T" in axes.get_title()
+        assert len(dotted_lines(axes)) == 3
+        assert "α" not in axes.get_title()
+
+
+# --- Spacing distribution ----------------------------------------------------------------
 
 
 def test_spacing_distribution_pools_unfolded_spacings_per_scan(experiment):
@@ -268,11 +570,26 @@ def test_spacing_distribution_pools_unfolded_spacings_per_scan(experiment):
         (surmise,) = axes.lines
         s = surmise.get_xdata()
         np.testing.assert_allclose(surmise.get_ydata(), surmise_pdf(s, 1.0))
-        heights = np.array([patch.get_height() for patch in axes.patches])
-        widths = np.array([patch.get_width() for patch in axes.patches])
-        assert np.sum(heights * widths) == pytest.approx(1.0)
+        assert histogram_area(axes) == pytest.approx(1.0)
     lonely = figure.axes[scans.index("lonely")]
     assert lonely.get_title() == "lonely (1 point)"
+
+
+def test_spacing_distribution_pools_every_cluster_of_two_or_more_levels(many_clusters, dyson):
+    figure = plotting.spacing_distribution_figure(
+        many_clusters["scaling"], many_clusters["spectra"], "gram_eigenvalue"
+    )
+    by_scan = {axes.get_title().split(" (")[0]: axes for axes in figure.axes}
+    assert set(by_scan) == {"α scan", "|B| scan"}
+    points = {"α scan": 3, "|B| scan": 2}
+    for scan, axes in by_scan.items():
+        # four pairs, one spacing each per sample and point; the singles add none
+        assert f"{points[scan] * 4 * SAMPLES} spacings of 4 clusters" in legend_texts(axes)
+        assert histogram_area(axes) == pytest.approx(1.0)
+    figure = plotting.spacing_distribution_figure(dyson["scaling"], dyson["spectra"], COLUMN)
+    (axes,) = figure.axes
+    # a pair (one spacing) and a triplet (two) per sample, at three temperatures
+    assert f"{3 * 3 * SAMPLES} spacings of 2 clusters" in legend_texts(axes)
 
 
 def test_unfolded_spacings_have_mean_one():
@@ -282,13 +599,16 @@ def test_unfolded_spacings_have_mean_one():
     assert s.mean() == pytest.approx(1.0)
 
 
+# --- Scaling ---------------------------------------------------------------------------
+
+
 def test_scaling_figure_draws_points_fit_and_continuum(experiment):
     scaling, scaling_fit = experiment["scaling"], experiment["scaling_fit"]
     figure = plotting.scaling_figure(scaling, scaling_fit)
     top, bottom = figure.axes
     for axes in (top, bottom):
         assert axes.get_ylabel().strip()
-    assert bottom.get_xlabel().strip()
+    assert "√(α ε²/|B|)" in bottom.get_xlabel()
     # one series per scan; a point in two scans is drawn once for each
     containers = errorbar_containers(top)
     assert sorted(c.get_label() for c in containers) == sorted(["lonely", "α scan", "|B| scan"])
@@ -322,6 +642,45 @@ def test_scaling_figure_without_fitted_line(experiment):
     assert continuum.get_linestyle() == "--"
 
 
+def test_scaling_figure_of_many_pairs_draws_the_pooled_line_and_no_continuum(many_clusters):
+    scaling, scaling_fit = many_clusters["scaling"], many_clusters["scaling_fit"]
+    figure = plotting.scaling_figure(scaling, scaling_fit)
+    top, bottom = figure.axes
+    assert "√(α x*/|B|)" in bottom.get_xlabel()
+    (pooled,) = labelled_lines(top, "fit: all pairs")
+    assert pooled.get_ydata()[-1] / pooled.get_xdata()[-1] == pytest.approx(POOLED["slope"])
+    per_cluster = labelled_lines(top, "fit, pair at")
+    assert len(per_cluster) == 4
+    assert all(line.get_linewidth() < pooled.get_linewidth() for line in per_cluster)
+    assert len({line.get_color() for line in per_cluster}) == 4
+    # no continuum prediction: no dashed line, a legend entry says so
+    assert not [line for line in top.lines if line.get_linestyle() == "--"]
+    assert not [line for line in bottom.lines if line.get_linestyle() == "--"]
+    texts = all_legend_texts(top)
+    assert plotting.NO_CONTINUUM in texts
+    assert "pair at 2.382" in texts and "α scan" in texts
+    # markers by scan, colour by cluster: one series per (scan, pair cluster)
+    containers = errorbar_containers(top)
+    assert len(containers) == 2 * 4
+    assert {c.lines[0].get_marker() for c in containers} == {"o", "s"}
+    assert len({c.lines[0].get_color() for c in containers}) == 4
+    pairs = scaling[scaling["levels"] == 2]
+    memberships = sum(len(scans) for scans in pairs["scans"])
+    x, y = plotted_points(top)
+    assert x.size == memberships
+    assert set(np.round(y, 12)) == set(np.round(pairs["mean_spacing"], 12))
+    # the pooled fit's band, and a thin line per cluster in the lower panel
+    assert len(bottom.patches) == 1
+    (band,) = bottom.patches
+    assert band.get_y() == pytest.approx(POOLED["slope"] - POOLED["slope_err"])
+    assert band.get_height() == pytest.approx(2 * POOLED["slope_err"])
+    thin = [line for line in bottom.lines if line.get_linestyle() == "-"]
+    assert len(thin) == 4 + 1  # a line per cluster, and the pooled one
+
+
+# --- Width against spacing ----------------------------------------------------------------
+
+
 def test_sigma_vs_spacing_figure_has_points_and_diagonal(experiment):
     scaling = experiment["scaling"]
     figure = plotting.sigma_vs_spacing_figure(scaling)
@@ -337,12 +696,28 @@ def test_sigma_vs_spacing_figure_has_points_and_diagonal(experiment):
     np.testing.assert_allclose(diagonal.get_xdata(), diagonal.get_ydata())
 
 
+def test_sigma_vs_spacing_takes_pairs_only(many_clusters, dyson):
+    figure = plotting.sigma_vs_spacing_figure(many_clusters["scaling"])
+    (axes,) = figure.axes
+    pairs = many_clusters["scaling"].query("levels == 2")
+    x, _ = plotted_points(axes)
+    assert set(np.round(x, 12)) == set(np.round(pairs["mean_spacing"], 12))
+    assert len({c.lines[0].get_color() for c in errorbar_containers(axes)}) == 4
+    figure = plotting.sigma_vs_spacing_figure(dyson["scaling"])
+    x, _ = plotted_points(figure.axes[0])
+    assert x.size == len(DYSON_TEMPERATURES)  # the triplet is left out
+
+
+# --- Collapse ----------------------------------------------------------------------------
+
+
 def test_collapse_figure_colours_rates_and_marks_batches(experiment):
     scaling = experiment["scaling"]
     figure = plotting.collapse_figure(scaling)
     top, bottom = figure.axes
     assert top.get_xscale() == "log" and top.get_yscale() == "log"
-    assert top.get_ylabel().strip() and bottom.get_ylabel().strip() and bottom.get_xlabel().strip()
+    assert top.get_ylabel().strip() and bottom.get_ylabel().strip()
+    assert bottom.get_xlabel().startswith("α/|B|")
     ok = ok_points(scaling)
     containers = errorbar_containers(top)
     assert len(containers) == len(ok.groupby(["learning_rate", "batch_size"]))
@@ -360,33 +735,299 @@ def test_collapse_figure_colours_rates_and_marks_batches(experiment):
     _, normalised = plotted_points(bottom)
     expected = ok["mean_spacing"] ** 2 / (ok["amplitude"] * ok["ratio"])
     assert set(np.round(normalised, 9)) == set(np.round(expected, 9))
-    legend_labels = [
-        t.get_text()
-        for legend in top.findobj(lambda a: hasattr(a, "get_texts"))
-        for t in legend.get_texts()
-    ]
+    legend_labels = all_legend_texts(top)
     assert "α = 0.1" in legend_labels and "|B| = 64" in legend_labels
 
 
-def test_every_figure_survives_an_experiment_without_survivors(experiment):
+def test_collapse_figure_of_many_pairs_colours_clusters_without_continuum(many_clusters):
+    scaling = many_clusters["scaling"]
+    figure = plotting.collapse_figure(scaling)
+    top, _ = figure.axes
+    containers = errorbar_containers(top)
+    assert len({c.lines[0].get_color() for c in containers}) == 4
+    assert {c.lines[0].get_marker() for c in containers} == {"o", "s"}  # |B| = 4, 16
+    assert not [line for line in top.lines if line.get_linestyle() == "--"]
+    labels = all_legend_texts(top)
+    assert plotting.NO_CONTINUUM in labels
+    assert "pair at 4.618" in labels and "|B| = 4" in labels
+    _, y = plotted_points(top)
+    pairs = scaling[scaling["levels"] == 2]
+    expected = pairs["mean_spacing"] ** 2 / pairs["target"]  # A = x*
+    assert set(np.round(y, 12)) == set(np.round(expected, 12))
+
+
+def test_collapse_figure_of_the_dyson_model_uses_the_temperature(dyson):
+    figure = plotting.collapse_figure(dyson["scaling"])
+    top, bottom = figure.axes
+    assert bottom.get_xlabel().startswith("temperature T")
+    assert "T" in bottom.get_ylabel() and "α" not in bottom.get_ylabel()
+    x, _ = plotted_points(top)
+    assert sorted(set(x)) == pytest.approx(DYSON_TEMPERATURES)
+    assert x.size == 2 * len(DYSON_TEMPERATURES)  # the pair and the triplet
+    (continuum,) = (line for line in top.lines if line.get_linestyle() == "--")
+    np.testing.assert_allclose(continuum.get_ydata(), np.pi * continuum.get_xdata())
+    labels = all_legend_texts(top)
+    assert "pair at 1" in labels and "triplet at 2" in labels
+    assert not any(label.startswith("|B|") for label in labels)
+
+
+# --- Centres ---------------------------------------------------------------------------
+
+
+def test_centres_figure_draws_relative_offsets_per_cluster(many_clusters):
+    scaling = many_clusters["scaling"]
+    figure = plotting.centres_figure(scaling)
+    (axes,) = figure.axes
+    assert_labelled(axes)
+    assert "(x0 − target) / target" in axes.get_ylabel()
+    assert axes.get_xlabel().startswith("α/|B|")
+    containers = errorbar_containers(axes)
+    assert [c.get_label() for c in containers] == [
+        plotting.cluster_name(n, target)
+        for n, target in scaling.drop_duplicates("cluster")[["levels", "target"]].to_numpy()
+    ]
+    for container, (_, rows) in zip(containers, scaling.groupby("cluster"), strict=True):
+        x = np.asarray(container.lines[0].get_xdata(), dtype=float)
+        y = np.asarray(container.lines[0].get_ydata(), dtype=float)
+        expected = ((rows["center"] - rows["target"]) / rows["target"]).to_numpy()
+        np.testing.assert_allclose(np.sort(y), np.sort(expected))
+        np.testing.assert_allclose(np.sort(x), np.sort(rows["ratio"].to_numpy()))
+        assert np.all(y < 0)  # centres below targets, as built
+    (zero,) = labelled_lines(axes, "centre = target")
+    assert set(zero.get_ydata()) == {0.0}
+
+
+def test_centres_figure_of_the_dyson_model(dyson):
+    figure = plotting.centres_figure(dyson["scaling"])
+    (axes,) = figure.axes
+    assert axes.get_xlabel().startswith("temperature T")
+    assert len(errorbar_containers(axes)) == 3  # pair, triplet, single
+
+
+# --- Pair densities -----------------------------------------------------------------------
+
+
+def test_pair_densities_overlay_equal_width_and_two_component(experiment):
+    scaling, fits = experiment["scaling"], experiment["density_fits"]
+    figure = plotting.pair_densities_figure(scaling, fits, experiment["spectra"], COLUMN)
+    assert len(figure.axes) == 3  # one pair, three points
+    for axes in figure.axes:
+        assert_labelled(axes)
+        assert histogram_area(axes) == pytest.approx(1.0)
+        (row,) = (
+            row
+            for _, row in ok_points(scaling).iterrows()
+            if plotting.point_label(row) in axes.get_title()
+        )
+        point_fits = fits[fits["point"] == row["point"]].set_index("density")
+        (equal,) = labelled_lines(axes, "equal width")
+        (two,) = labelled_lines(axes, "two-component")
+        x = equal.get_xdata()
+        equal_fit, two_fit = point_fits.loc["equal_width"], point_fits.loc["two_component"]
+        np.testing.assert_allclose(
+            equal.get_ydata(), two_level_density(x, equal_fit["center"], equal_fit["width"])
+        )
+        np.testing.assert_allclose(
+            two.get_ydata(),
+            two_component_density(x, two_fit["center"], two_fit["width"], two_fit["second_width"]),
+        )
+        texts = legend_texts(axes)
+        assert "equal width, ΔAIC = 0.0" in texts
+        assert "two-component, σ1/σ2 = 1.86, ΔAIC = 1.7" in texts
+        assert "σ1 = σ2 likelihood-ratio p = 0.14" in texts
+        assert dotted_lines(axes)[0].get_xdata()[0] == TARGET
+
+
+def test_pair_densities_show_at_most_four_pairs(many_clusters):
+    scaling = many_clusters["scaling"]
+    figure = plotting.pair_densities_figure(
+        scaling, many_clusters["density_fits"], many_clusters["spectra"], "gram_eigenvalue"
+    )
+    assert len(figure.axes) == 4 * 3
+    titles = [axes.get_title() for axes in figure.axes]
+    for target in ["1.382", "2.382", "3.618", "4.618"]:
+        assert sum(f"pair at {target}" in title for title in titles) == 3
+    assert not any("single level" in title for title in titles)
+
+
+def test_pair_densities_overlay_the_semicircle_on_a_triplet(dyson):
+    scaling, fits = dyson["scaling"], dyson["density_fits"]
+    figure = plotting.pair_densities_figure(scaling, fits, dyson["spectra"], COLUMN)
+    assert len(figure.axes) == 2 * 3  # the pair and the triplet, three temperatures
+    triplets = [axes for axes in figure.axes if "triplet at 2" in axes.get_title()]
+    assert len(triplets) == 3
+    for axes in triplets:
+        (semicircle,) = labelled_lines(axes, "semicircle")
+        (row,) = (
+            row
+            for _, row in fits[fits["density"] == "semicircle"].iterrows()
+            if plotting.point_label(row) in axes.get_title()
+        )
+        x = semicircle.get_xdata()
+        np.testing.assert_allclose(
+            semicircle.get_ydata(), semicircle_density(x, row["center"], row["width"])
+        )
+        assert "equal width, ΔAIC = 0.0 (no curve)" in legend_texts(axes)
+        assert "semicircle, ΔAIC = 9.5" in legend_texts(axes)
+
+
+def test_pair_densities_without_any_cluster_of_two_levels(tmp_path):
+    rng = np.random.default_rng(2)
+    levels = rng.normal(2.0, 0.01, size=(SAMPLES, 1))
+    values = {"learning_rate": 0.1, "batch_size": 16, "noise": 0.1}
+    point = point_id(values)
+    scaling = round_trip(
+        pd.DataFrame(
+            [
+                {
+                    "experiment": EXPERIMENT,
+                    "point": point,
+                    **values,
+                    "ratio": 0.1 / 16,
+                    "amplitude": 0.01,
+                    "scale": 0.008,
+                    "scans": ["single point"],
+                    "cluster": 0,
+                    "continuum_slope": np.nan,
+                    **cluster_row(levels, 2.0, "ok"),
+                }
+            ]
+        ),
+        "scaling",
+        tmp_path,
+    )
+    spectrum = spectrum_frame(levels, [2.0], [0], values)
+    figure = plotting.pair_densities_figure(scaling, pd.DataFrame(), {point: spectrum}, COLUMN)
+    assert "no cluster of two or more levels" in figure_texts(figure)
+
+
+# --- Eigenvalue flow ----------------------------------------------------------------------
+
+
+def test_eigenvalue_flow_draws_every_level_of_every_replica(tmp_path, experiment):
+    point = {"learning_rate": 0.1, "batch_size": 16, "noise": 0.1}
+    snapshots, weights = flow_table(tmp_path, [TARGET, TARGET], point, replicas=3, steps=60)
+    figure = plotting.eigenvalue_flow_figure(
+        experiment["scaling"], snapshots, weights, COLUMN, burn_in=30
+    )
+    flow, pair, spacing = figure.axes
+    assert flow.get_xscale() == "log"
+    assert flow.get_xlabel().startswith("training step")
+    assert flow.get_ylabel().startswith("singular value λ of W")
+    assert "α = 0.1, |B| = 16, ε = 0.1" in figure_texts(figure)
+    solid = [line for line in flow.lines if line.get_linestyle() == "-"]
+    assert len(solid) == 3 * 2  # a line per level per replica
+    assert len({line.get_color() for line in solid}) == 3  # a colour per replica
+    assert [line.get_ydata()[0] for line in dotted_lines(flow)] == [TARGET]
+    # the first replica's lines are its singular values at every step
+    first = snapshots["replica"].to_numpy() == 0
+    expected = np.linalg.svd(weights[first], compute_uv=False)[:, ::-1]
+    np.testing.assert_allclose(solid[0].get_ydata(), expected[:, 0])
+    np.testing.assert_allclose(solid[1].get_ydata(), expected[:, 1])
+    assert {"replica 0", "replica 2", "targets"} <= set(legend_texts(flow))
+    # the zoom: steps ≥ burn_in, linear; the pair of one replica, every replica's spacing
+    assert pair.get_xscale() == "linear"
+    assert spacing.get_xlim() == pytest.approx((30, 60))
+    assert len([line for line in pair.lines if line.get_linestyle() == "-"]) == 2
+    assert "pair at 2" in pair.get_title()
+    gaps = [line for line in spacing.lines if line.get_linestyle() == "-"]
+    assert len(gaps) == 3
+    assert np.all(np.concatenate([line.get_ydata() for line in gaps]) >= 0)
+    assert spacing.get_xlabel() == "training step"
+
+
+def test_eigenvalue_flow_of_the_dyson_model_marks_every_target(tmp_path, dyson):
+    snapshots, weights = flow_table(tmp_path, DYSON_TARGETS, {"temperature": 1e-4}, replicas=2)
+    figure = plotting.eigenvalue_flow_figure(dyson["scaling"], snapshots, weights, COLUMN, 30)
+    flow, pair, _ = figure.axes
+    assert flow.get_xlabel().startswith("time step")
+    assert "T = 0.0001" in figure_texts(figure)
+    assert sorted(line.get_ydata()[0] for line in dotted_lines(flow)) == [1.0, 2.0, 3.5]
+    assert len([line for line in flow.lines if line.get_linestyle() == "-"]) == 2 * 6
+    assert "pair at 1" in pair.get_title() or "triplet at 2" in pair.get_title()
+    (measured,) = [line for line in figure.axes[2].lines if line.get_linestyle() == "--"]
+    zoomed = 0 if "pair" in pair.get_title() else 1
+    scaling = dyson["scaling"]
+    rows = scaling[(scaling["temperature"] == 1e-4) & (scaling["cluster"] == zoomed)]
+    assert measured.get_ydata()[0] == pytest.approx(rows["mean_spacing"].iloc[0])
+
+
+def test_eigenvalue_flow_of_eigenvalues_of_x(tmp_path, many_clusters):
+    point = {"learning_rate": 0.02, "batch_size": 16}
+    snapshots, weights = flow_table(tmp_path, list(np.sqrt(RBM_TARGETS)), point, replicas=2)
+    figure = plotting.eigenvalue_flow_figure(
+        many_clusters["scaling"], snapshots, weights, "gram_eigenvalue", burn_in=None
+    )
+    flow = figure.axes[0]
+    assert flow.get_ylabel().startswith("eigenvalue x of X")
+    solid = [line for line in flow.lines if line.get_linestyle() == "-"]
+    assert len(solid) == 2 * 10
+    assert solid[-1].get_ydata()[-1] == pytest.approx(5.0, rel=0.05)  # x = λ², near x* = 5
+    assert "pair at" in figure.axes[1].get_title()
+
+
+def test_eigenvalue_flow_without_survivors(tmp_path, experiment):
+    snapshots, _ = flow_table(tmp_path, [TARGET, TARGET], {"learning_rate": 0.1})
+    figure = plotting.eigenvalue_flow_figure(
+        experiment["scaling"], snapshots.iloc[0:0], np.empty((0, 0, 0)), COLUMN, 30
+    )
+    assert "no surviving replica in the flow run" in figure_texts(figure)
+
+
+# --- Every figure ------------------------------------------------------------------------
+
+
+def every_figure(data: dict, column: str, flow: tuple) -> dict[str, Figure]:
+    """Every figure of `config.FIGURES` for one synthetic experiment."""
+    scaling, spectra = data["scaling"], data["spectra"]
+    figures = {
+        "eigenvalue_flow": lambda: plotting.eigenvalue_flow_figure(scaling, *flow, column, 30),
+        "spectrum_histograms": lambda: plotting.spectrum_histograms_figure(
+            scaling, spectra, column
+        ),
+        "spacing_distribution": lambda: plotting.spacing_distribution_figure(
+            scaling, spectra, column
+        ),
+        "pair_densities": lambda: plotting.pair_densities_figure(
+            scaling, data["density_fits"], spectra, column
+        ),
+        "scaling": lambda: plotting.scaling_figure(scaling, data["scaling_fit"]),
+        "sigma_vs_spacing": lambda: plotting.sigma_vs_spacing_figure(scaling),
+        "collapse": lambda: plotting.collapse_figure(scaling),
+        "centres": lambda: plotting.centres_figure(scaling),
+    }
+    assert set(figures) == set(FIGURES)
+    return {name: figures[name]() for name in FIGURES}
+
+
+def test_every_figure_of_every_model_is_drawn_and_saved(tmp_path, many_clusters, dyson):
+    cases = [
+        (many_clusters, "gram_eigenvalue", list(np.sqrt(RBM_TARGETS)), {"learning_rate": 0.02}),
+        (dyson, COLUMN, DYSON_TARGETS, {"temperature": 1e-4}),
+    ]
+    for index, (data, column, targets, point) in enumerate(cases):
+        folder = tmp_path / str(index)
+        flow = flow_table(folder, targets, point, replicas=2, steps=40)
+        for name, figure in every_figure(data, column, flow).items():
+            assert EXPERIMENT in figure_texts(figure), name
+            plotting.save_figure(figure, folder / f"{name}.png", folder / f"{name}.pdf")
+            assert (folder / f"{name}.png").stat().st_size > 0
+
+
+def test_every_figure_survives_an_experiment_without_survivors(tmp_path, experiment):
     scaling = experiment["scaling"].copy()
     scaling["status"] = "all_diverged"
-    empty_fit = experiment["scaling_fit"].iloc[0:0]
-    spectra = experiment["spectra"]
-    figures = [
-        plotting.spectrum_histograms_figure(scaling, spectra, COLUMN),
-        plotting.spacing_distribution_figure(scaling, spectra, COLUMN),
-        plotting.scaling_figure(scaling, empty_fit),
-        plotting.sigma_vs_spacing_figure(scaling),
-        plotting.collapse_figure(scaling),
-    ]
-    for figure in figures:
+    data = {**experiment, "scaling": scaling, "scaling_fit": experiment["scaling_fit"].iloc[0:0]}
+    flow = flow_table(tmp_path, [TARGET, TARGET], {"learning_rate": 0.1, "batch_size": 16})
+    figures = every_figure(data, COLUMN, flow)
+    for name, figure in figures.items():
         assert isinstance(figure, Figure)
-        assert "all replicas diverged" in figure_texts(figure)
+        if name != "eigenvalue_flow":  # the flow run has its own replicas
+            assert "all replicas diverged" in figure_texts(figure), name
         for axes in figure.axes:
             assert not errorbar_containers(axes)
-    assert "no point without diverged replicas" in figure_texts(figures[0])
-    assert "no point without diverged replicas" in figure_texts(figures[1])
+    for name in ["spectrum_histograms", "spacing_distribution", "pair_densities", "centres"]:
+        assert "no point without diverged replicas" in figure_texts(figures[name]), name
 
 
 def test_save_figure_writes_png_and_pdf_and_leaves_no_temporary(tmp_path):

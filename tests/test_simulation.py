@@ -439,3 +439,262 @@ def test_label_noise_weight_variance_matches_the_exact_linear_regression_formula
     # The weights stay near the teacher: the mean of D is 0 within 4 standard errors.
     offset, offset_error = replica_mean_and_error(deviation)
     assert abs(offset) < 4 * offset_error
+
+
+# --- Hidden layer Z -------------------------------------------------------------------
+
+HIDDEN = (1.5, 0.7)
+"""Singular values of a non-trivial hidden layer for N = 2: ZᵀZ has eigenvalues 2.25 and 0.49."""
+
+
+def stationary_moments(
+    gram: np.ndarray, alpha: float, batch: int, noise_moments: np.ndarray
+) -> np.ndarray:
+    """Exact stationary ``M_ijkl = E[D_ij D_kl]`` of online SGD with hidden layer, ``(N,)*4``.
+
+    The update ``D ← D − α (G D Ĉ + A)``, ``G = ZᵀZ``, with fresh mean-zero additive
+    noise ``A`` (``E[A_ij A_kl]`` = ``noise_moments``) uncorrelated with ``Ĉ`` and the
+    Wishart fourth moments ``E[Ĉ_bj Ĉ_dl] = δ_bj δ_dl + (δ_bd δ_jl + δ_bl δ_jd)/|B|``
+    give at stationarity
+    ``G_ia M_ajkl + G_kc M_ijcl − α G_ia G_kc [M_ajcl + (δ_jl Σ_b M_abcb + M_alcj)/|B|]
+    = α E[A_ij A_kl]``, a linear system in the N⁴ unknowns. Its continuum limit (α → 0
+    with α/|B| fixed) is the Lyapunov equation ``(G⊗1 + 1⊗G) M = α E[A A]``. For
+    G = 1 it reduces to `injected_noise_moments` and `label_noise_variance`.
+    """
+    size = len(gram)
+    eye = np.eye(size)
+
+    def operator(flat: np.ndarray) -> np.ndarray:
+        m = flat.reshape((size,) * 4)
+        inner = m + (np.einsum("jl,abcb->ajcl", eye, m) + np.einsum("alcj->ajcl", m)) / batch
+        result = np.einsum("ia,ajkl->ijkl", gram, m) + np.einsum("kc,ijcl->ijkl", gram, m)
+        result -= alpha * np.einsum("ia,kc,ajcl->ijkl", gram, gram, inner)
+        return result.ravel()
+
+    matrix = np.stack([operator(unit) for unit in np.eye(size**4)], axis=1)
+    return np.linalg.solve(matrix, alpha * noise_moments.ravel()).reshape((size,) * 4)
+
+
+def injected_noise_covariance(noise: float, batch: int) -> np.ndarray:
+    """``E[Ā_ij Ā_kl] = (ε²/|B|)(δ_ik δ_jl + δ_il δ_jk)`` of the batch-mean GOE noise."""
+    eye = np.eye(N)
+    return (
+        noise**2 / batch * (np.einsum("ik,jl->ijkl", eye, eye) + np.einsum("il,jk->ijkl", eye, eye))
+    )
+
+
+def label_noise_covariance(gram: np.ndarray, noise: float, batch: int) -> np.ndarray:
+    """``E[A_ij A_kl] = (ε²/|B|) G_ik δ_jl`` of ``A = −ε Zᵀ Ĉ_ξx``, ``G = ZᵀZ``.
+
+    ``E[Ĉ_ξx,ab Ĉ_ξx,cd] = δ_ac δ_bd/|B|``, and ``E[Ĉ_xx ⊗ Ĉ_ξx] = 0`` (odd in ξ).
+    """
+    return noise**2 / batch * np.einsum("ik,jl->ijkl", gram, np.eye(N))
+
+
+def test_exact_moment_solver_reduces_to_the_closed_forms_without_hidden_layer():
+    eye = np.eye(N)
+    moments = stationary_moments(eye, 0.5, 8, injected_noise_covariance(0.1, 8))
+    c1, c2, c3 = injected_noise_moments(0.5, 8, 0.1)
+    np.testing.assert_allclose(
+        [moments[0, 1, 0, 1], moments[0, 1, 1, 0], moments[0, 0, 1, 1], moments[0, 0, 0, 0]],
+        [c1, c2, c3, c1 + c2 + c3],
+        rtol=1e-12,
+    )
+    moments = stationary_moments(eye, 0.5, 4, label_noise_covariance(eye, 0.1, 4))
+    variance = label_noise_variance(0.5, 4, 0.1)
+    np.testing.assert_allclose(
+        [moments[0, 0, 0, 0], moments[0, 1, 0, 1], moments[0, 1, 1, 0]],
+        [variance, variance, 0.0],
+        rtol=1e-12,
+        atol=1e-15,
+    )
+
+
+def test_hidden_matrix_has_the_requested_singular_values_and_is_reproducible():
+    values = (3.0, 0.5, 1.2, 2.0)
+    hidden = teacher_student.hidden_matrix(values, BASE.root_seed)
+    np.testing.assert_allclose(np.linalg.svd(hidden, compute_uv=False), sorted(values)[::-1])
+    np.testing.assert_array_equal(teacher_student.hidden_matrix(values, BASE.root_seed), hidden)
+    other_seed = teacher_student.hidden_matrix(values, BASE.root_seed + 1)
+    assert not np.allclose(other_seed, hidden)  # the frame comes from the root seed
+    orthogonal = teacher_student.hidden_matrix((1.0,) * 4, BASE.root_seed)
+    np.testing.assert_allclose(orthogonal.T @ orthogonal, np.eye(4), atol=1e-14)
+    assert not np.allclose(orthogonal, np.eye(4))  # a random frame, not the identity
+
+
+def test_hidden_layer_is_the_same_for_every_sweep_point():
+    first = _BatchSource(settings(hidden=HIDDEN)).hidden
+    second = _BatchSource(settings(hidden=HIDDEN, point_seed=BASE.point_seed + 1)).hidden
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(first, teacher_student.hidden_matrix(HIDDEN, BASE.root_seed))
+
+
+def test_haar_orthogonal_frames_have_mean_zero_and_entry_variance_one_over_n():
+    # Haar measure: every entry has mean 0 and E[Q_ij²] = 1/n. QR without the sign fix
+    # fails this (LAPACK makes R_11 < 0 for a positive first entry, biasing Q_11 to ≈ −0.5
+    # for n = 3). Standard error of the mean of Q_11: sqrt(1/(n·draws)) ≈ 0.009; of the
+    # mean of Q_11², the sample std / sqrt(draws).
+    generator = np.random.default_rng(20240723)
+    dim, draws = 3, 4000
+    frames = np.stack([teacher_student.haar_orthogonal(generator, dim) for _ in range(draws)])
+    np.testing.assert_allclose(
+        frames @ np.swapaxes(frames, -1, -2), np.broadcast_to(np.eye(dim), frames.shape), atol=1e-13
+    )
+    z = stats.norm.isf(FOUR_SIGMA_TAIL / 4)  # Bonferroni over 2 comparisons
+    first = frames[:, 0, 0]
+    assert abs(first.mean()) < z * first.std(ddof=1) / np.sqrt(draws)
+    square = first**2
+    assert abs(square.mean() - 1 / dim) < z * square.std(ddof=1) / np.sqrt(draws)
+
+
+def test_hidden_layer_needs_one_singular_value_per_teacher_value():
+    with pytest.raises(ValueError, match="hidden"):
+        simulate(settings(hidden=(1.0, 1.0, 1.0)))
+
+
+def reference_sgd_without_hidden_layer(run: TeacherStudentRun) -> np.ndarray:
+    """Final weights by the update of the model without hidden layer, written out.
+
+    ``W ← W − α [(W − W*) Ĉ + additive]`` with the same floating-point operations as
+    `simulate` had before the hidden layer existed; online protocol only (no epochs).
+    """
+    teacher = np.diag(run.teacher)
+    weights = initial_weights(run)
+    moments, additive = _BatchSource(run).chunk(0, run.steps)
+    for t in range(run.steps):
+        gradient = (weights - teacher) @ moments[t]
+        gradient += additive[t]
+        gradient *= run.learning_rate
+        weights -= gradient
+    return weights
+
+
+FINGERPRINTS = {
+    "online-injected": (
+        {"dataset": "online"},
+        [1.9234587436918544, -0.010788232018864693, -0.015783481890340918, 1.904766240936076],
+    ),
+    "per_replica-label": (
+        {"dataset": "per_replica", "noise_kind": "label"},
+        [1.9200113220887505, 0.00471376288459458, -0.0027536977386346593, 1.9182989201528122],
+    ),
+    "paper-injected": (
+        {"dataset": "paper", "dataset_draws": 2},
+        [1.900601084657932, 0.01122531267080087, 0.003303933492044702, 1.9275126783933862],
+    ),
+}
+"""Replica 0's final weights (4 replicas, 30 steps) computed before the hidden layer existed."""
+
+
+@pytest.mark.parametrize("name", FINGERPRINTS)
+def test_no_hidden_layer_reproduces_the_weights_of_the_model_before_the_hidden_layer(name):
+    # The stored numbers pin the random streams and the update; rtol 1e-12 leaves room for
+    # last-bit differences of BLAS kernels between machines, far below the O(1e-2) change
+    # of a different update or stream.
+    protocol, expected = FINGERPRINTS[name]
+    run = settings(**protocol, replicas=4, steps=30, snapshot_every=30)
+    assert run.hidden is None
+    weights = simulate(run).weights[-1]
+    np.testing.assert_allclose(weights[0].ravel(), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("noise_kind", ["injected", "label"])
+def test_no_hidden_layer_is_bit_identical_to_the_update_without_hidden_layer(noise_kind):
+    run = settings(noise_kind=noise_kind, replicas=8, steps=40, snapshot_every=40)
+    np.testing.assert_array_equal(
+        simulate(run).weights[-1], reference_sgd_without_hidden_layer(run)
+    )
+
+
+@pytest.mark.parametrize("noise_kind", ["injected", "label"])
+def test_one_step_with_hidden_layer_is_w_minus_alpha_times_the_hidden_layer_gradient(noise_kind):
+    # mean_b ∇_W ½|Z(W* − W)x + εξ|² = ZᵀZ (W − W*) Ĉ_xx − ε Zᵀ Ĉ_ξx + Ā. The hidden layer
+    # leaves the random streams alone, so the run without it supplies Ĉ_xx, −ε Ĉ_ξx and Ā.
+    run = settings(noise_kind=noise_kind, hidden=HIDDEN, steps=1, snapshot_every=1)
+    plain = replace(run, hidden=None)
+    hidden = teacher_student.hidden_matrix(HIDDEN, run.root_seed)
+    moment, additive = (array[0] for array in _BatchSource(plain).chunk(0, 1))
+    if noise_kind == "label":
+        additive = hidden.T @ additive  # label noise passes through Z, injected noise does not
+    start = initial_weights(run)
+    gradient = hidden.T @ hidden @ (start - W_STAR) @ moment + additive
+    expected = start - run.learning_rate * gradient
+    np.testing.assert_allclose(simulate(run).weights[-1], expected, rtol=1e-12, atol=1e-15)
+    assert not np.allclose(simulate(plain).weights[-1], expected, rtol=1e-6)
+
+
+def hidden_stationary_run(noise_kind: str, hidden: tuple[float, ...]) -> TeacherStudentRun:
+    """Online, α = 0.2, |B| = 8, ε = 0.1, 2000 replicas.
+
+    Slowest mode (ZᵀZ eigenvalue 0.49) relaxes by 1 − αg = 0.902 per step: burn-in 200
+    steps (initial offset × 1e-9), then 11 snapshots 100 steps apart (correlation 3e-5).
+    """
+    return settings(
+        noise_kind=noise_kind,
+        hidden=hidden,
+        learning_rate=0.2,
+        batch_size=8,
+        noise=0.1,
+        replicas=2000,
+        steps=1200,
+        snapshot_every=100,
+    )
+
+
+@pytest.mark.parametrize("noise_kind", ["injected", "label"])
+def test_hidden_layer_stationary_covariance_matches_the_exact_discrete_solution(noise_kind):
+    # In the eigenframe of G = ZᵀZ = V diag(g) Vᵀ, D̃ = Vᵀ D V follows the same update with
+    # G → diag(g) (the online Ĉ and the GOE noise are rotation invariant), so D̃_ij moves at
+    # rate α g_i. Injected GOE noise is isotropic, so the slow mode is wider: continuum
+    # E[D̃_ii²] = αε²/(|B| g_i), widths differing by z_1/z_2 ≈ 2.1 (variance ratio 3.5 with
+    # the discrete-time terms). Label noise enters as Zᵀ Ĉ_ξx, with covariance ∝ G: the
+    # continuum widths are equal (αε²/(2|B|)), only the O(α g) terms separate them.
+    # The weights stay centred at the teacher: E[D̃] = 0.
+    run = hidden_stationary_run(noise_kind, HIDDEN)
+    snapshots = simulated(run)
+    assert snapshots.diverged_replicas == 0
+    hidden = teacher_student.hidden_matrix(HIDDEN, run.root_seed)
+    rates, frame = np.linalg.eigh(hidden.T @ hidden)  # ascending: mode 0 is the slow one
+    np.testing.assert_allclose(rates, np.square(sorted(HIDDEN)))
+    rotated = frame.T @ stationary_deviation(snapshots, 200) @ frame
+    if noise_kind == "injected":
+        noise_moments = injected_noise_covariance(run.noise, run.batch_size)
+    else:
+        noise_moments = label_noise_covariance(np.diag(rates), run.noise, run.batch_size)
+    moments = stationary_moments(np.diag(rates), run.learning_rate, run.batch_size, noise_moments)
+    checks = {f"D̃{(i, j)}": (rotated[..., i, j], 0.0) for i in range(N) for j in range(N)}
+    pairs = [((0, 0), (0, 0)), ((1, 1), (1, 1)), ((0, 1), (0, 1)), ((1, 0), (1, 0))]
+    pairs += [((0, 1), (1, 0)), ((0, 0), (1, 1))]
+    for first, second in pairs:
+        checks[f"D̃{first} D̃{second}"] = (
+            rotated[..., first[0], first[1]] * rotated[..., second[0], second[1]],
+            moments[(*first, *second)],
+        )
+    # Bonferroni: keeps the whole test's false-failure probability at that of one 4σ test.
+    z = stats.norm.isf(FOUR_SIGMA_TAIL / (2 * len(checks)))
+    for name, (values, expected) in checks.items():
+        mean, standard_error = replica_mean_and_error(values)
+        assert abs(mean - expected) < z * standard_error, name
+    if noise_kind == "injected":  # the matched prediction has clearly different widths
+        assert moments[0, 0, 0, 0] / moments[1, 1, 1, 1] > 3
+
+
+@pytest.mark.parametrize("noise_kind", ["injected", "label"])
+def test_orthogonal_hidden_layer_keeps_the_exact_formulas_of_the_model_without_one(noise_kind):
+    # Unit singular values: Z = U Vᵀ is orthogonal, ZᵀZ = 1 and Zᵀξ ~ N(0, 1), so the law
+    # is that of Z = 1 (the exact formulas hold) while the numbers differ.
+    run = replace(stationary_run("online", noise_kind), hidden=(1.0, 1.0))
+    snapshots = simulated(run)
+    assert snapshots.diverged_replicas == 0
+    plain = simulated(replace(run, hidden=None))
+    assert not np.array_equal(snapshots.weights, plain.weights)
+    deviation = stationary_deviation(snapshots, stationary_burn_in(run))
+    if noise_kind == "injected":
+        c1, c2, c3 = injected_noise_moments(run.learning_rate, run.batch_size, run.noise)
+        values, expected = deviation[..., 0, 0] ** 2, c1 + c2 + c3
+    else:
+        values = deviation**2
+        expected = label_noise_variance(run.learning_rate, run.batch_size, run.noise)
+    mean, standard_error = replica_mean_and_error(values)
+    # 4σ: false-failure probability ~6e-5.
+    assert abs(mean - expected) < 4 * standard_error

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from sgd_dyson.statistics import equal_groups, jackknife, line_through_origin
+from sgd_dyson.statistics import (
+    equal_groups,
+    integrated_autocorrelation_time,
+    jackknife,
+    line_through_origin,
+)
 
 
 def mean_over_samples(samples: np.ndarray) -> np.ndarray:
@@ -194,3 +199,21 @@ def test_line_through_origin_through_one_point_has_no_chi2():
     assert slope == 1.5
     assert slope_error == pytest.approx(0.25, rel=1e-14)
     assert np.isnan(chi2_per_dof)
+
+
+@pytest.mark.parametrize("phi", [0.0, 0.6])
+def test_autocorrelation_time_of_ar1_series_is_one_plus_phi_over_two_one_minus_phi(phi):
+    # x_t = φ x_{t−1} + ξ_t has ρ_k = φ^k, so τ = ½ + φ/(1 − φ) = (1 + φ)/(2(1 − φ));
+    # independent samples (φ = 0) give ½.
+    chains, times = 400, 400
+    rng = np.random.default_rng(41)
+    noise = rng.standard_normal((chains, times))
+    series = np.empty_like(noise)
+    series[:, 0] = noise[:, 0] / np.sqrt(1 - phi**2)  # stationary start
+    for t in range(1, times):
+        series[:, t] = phi * series[:, t - 1] + noise[:, t]
+    expected = (1 + phi) / (2 * (1 - phi))
+    # Sokal's standard error of τ̂ with a window of W ≲ 20 lags over N = 160000 samples is
+    # sqrt(2(2W + 1)/N) τ ≤ 0.023 τ: 4σ is 0.09 τ; the truncation at the first negative ρ̂
+    # (ρ_k = φ^k reaches the noise 1/sqrt(N) by k ≈ 12) biases τ by < 0.01 τ.
+    assert integrated_autocorrelation_time(series) == pytest.approx(expected, rel=0.09 + 0.01)

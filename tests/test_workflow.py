@@ -9,13 +9,20 @@ import pandas as pd
 import pytest
 import yaml
 
-from sgd_dyson.config import sweep_table, validate_config
+from sgd_dyson.analysis import cluster_targets
+from sgd_dyson.config import (
+    FIGURES,
+    matrix_size,
+    singular_value_targets,
+    sweep_table,
+    validate_config,
+)
 from sgd_dyson.simulation import snapshot_steps
 from sgd_dyson.tables import column_names, read_arrow, read_table
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPOSITORY / "tests" / "configs" / "tiny.yaml"
-PLOTS = ["spectrum_histograms", "spacing_distribution", "scaling", "sigma_vs_spacing", "collapse"]
+
 
 pytestmark = pytest.mark.workflow
 
@@ -57,22 +64,32 @@ def test_tiny_study_tables_follow_the_contract(tiny_run):
         sweep = read_table(root / "sweep.parquet", "sweep")
         expected_points = sweep_table(name, experiment, config["seed"])
         pd.testing.assert_frame_equal(sweep, expected_points, check_dtype=False)
-        scaling = read_table(root / "scaling.parquet", "scaling").set_index("point")
-        assert sorted(scaling.index) == sorted(sweep["point"])  # one degenerate pair per point
+        clusters = cluster_targets(
+            singular_value_targets(experiment),
+            experiment["cluster_tolerance"],
+            experiment["observable"],
+        )
+        scaling = read_table(root / "scaling.parquet", "scaling")
+        assert len(scaling) == len(sweep) * len(clusters)
+        densities = read_table(root / "density_fits.parquet", "density_fits")
+        fitted_points = scaling.loc[scaling["replicas"] >= 2, "point"]
+        assert set(densities["point"]) == set(fitted_points)  # none without survivors
         snapshots = snapshot_steps(experiment["steps"], experiment["snapshot_every"])
+        size = matrix_size(experiment)
         for point in sweep["point"]:
             simulated = read_arrow(root / "simulate" / f"{point}.parquet", "simulate")
             spectrum = read_table(root / "spectrum" / f"{point}.parquet", "spectrum")
             fit = read_table(root / "fit" / f"{point}.parquet", "fit")
+            read_table(root / "density_fit" / f"{point}.parquet", "density_fit")
             assert list(fit.columns) == column_names("fit")
-            assert len(fit) == 1
-            survivors = experiment["replicas"] - scaling.loc[point, "diverged_replicas"]
-            assert simulated.num_rows == survivors * snapshots.size
-            assert len(spectrum) == simulated.num_rows * experiment["size"]
+            assert list(fit["levels"]) == list(clusters["levels"])
+            diverged = scaling.loc[scaling["point"] == point, "diverged_replicas"].iloc[0]
+            assert simulated.num_rows == (experiment["replicas"] - diverged) * snapshots.size
+            assert len(spectrum) == simulated.num_rows * size
         lines = read_table(root / "scaling_fit.parquet", "scaling_fit")
-        assert sorted(lines["quantity"]) == ["mean_spacing", "sqrt_pi_sigma"]
-        assert (lines["n_points"] == (scaling["status"] == "ok").sum()).all()
-        for plot in PLOTS:
+        fitted = (clusters["levels"] >= 2).sum() + ((clusters["levels"] == 2).sum() > 1)
+        assert sorted(lines["quantity"]) == sorted(["mean_spacing", "sqrt_pi_sigma"] * fitted)
+        for plot in FIGURES:
             for extension in ["png", "pdf"]:
                 assert (root / "plots" / f"{plot}.{extension}").stat().st_size > 0
     assert (tiny_run / "results" / "report.html").stat().st_size > 0
@@ -144,7 +161,9 @@ def test_the_default_config_plans_the_paper_study(tmp_path):
     result = snakemake(tmp_path, "--dry-run", config=None)
     assert result.returncode == 0, result.stderr[-5000:]
     counts = job_counts(result.stdout)
-    assert counts["simulate"] == 14 + 30  # the paper's 14 points, the 6 × 5 online grid
+    # The paper's 14 points, the 6 × 5 online grid, 3 + 3 hidden-layer points, 3 Dyson
+    # temperatures and 5 RBM points.
+    assert counts["simulate"] == 14 + 30 + 3 + 3 + 3 + 5
     assert counts["report"] == 1
 
 

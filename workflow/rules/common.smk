@@ -4,8 +4,16 @@ import math
 import os
 import re
 
+from pandas import notna
+
 from sgd_dyson.config import (
+    FIGURES,
+    POINT_TYPES,
+    canonical,
+    flow_settings,
     fit_settings,
+    matrix_size,
+    scaling_settings,
     simulation_settings,
     spectrum_settings,
     sweep_settings,
@@ -18,19 +26,12 @@ SWEEPS = {
     name: sweep_table(name, experiment, config["seed"]).set_index("point", drop=False)
     for name, experiment in EXPERIMENTS.items()
 }
-PLOTS = [
-    "spectrum_histograms",
-    "spacing_distribution",
-    "scaling",
-    "sigma_vs_spacing",
-    "collapse",
-]
 
 
 wildcard_constraints:
     experiment="|".join(re.escape(name) for name in EXPERIMENTS),
-    point=r"lr~[^_/]+_bs~[0-9]+_noise~[^_/]+",
-    plot="|".join(PLOTS),
+    point=r"[A-Za-z]+~[^/]+",
+    plot="|".join(FIGURES),
 
 
 # Paths: one helper per kind of file; the defaults are the rules' wildcards.
@@ -48,6 +49,18 @@ def spectrum_file(experiment="{experiment}", point="{point}"):
 
 def fit_file(experiment="{experiment}", point="{point}"):
     return f"{RESULTS}/{experiment}/fit/{point}.parquet"
+
+
+def flow_file(experiment="{experiment}"):
+    return f"{RESULTS}/{experiment}/flow.parquet"
+
+
+def density_fit_file(experiment="{experiment}", point="{point}"):
+    return f"{RESULTS}/{experiment}/density_fit/{point}.parquet"
+
+
+def density_fits_file(experiment="{experiment}"):
+    return f"{RESULTS}/{experiment}/density_fits.parquet"
 
 
 def scaling_file(experiment="{experiment}"):
@@ -87,6 +100,11 @@ def per_point(path):
 
 # What each rule reads of the config, passed as params so that a config edit
 # reruns exactly the jobs it touches.
+def flow_point(experiment):
+    """The point of the eigenvalue-flow picture: the smallest α/|B| (or T)."""
+    return SWEEPS[experiment].sort_values("ratio", kind="stable").iloc[0].to_dict()
+
+
 def point_of(wildcards):
     return SWEEPS[wildcards.experiment].loc[wildcards.point].to_dict()
 
@@ -97,7 +115,7 @@ def simulation_params(wildcards):
 
 def replica_steps(wildcards):
     experiment = EXPERIMENTS[wildcards.experiment]
-    return experiment["replicas"] * experiment["steps"] * experiment["size"] ** 2
+    return experiment["replicas"] * experiment["steps"] * matrix_size(experiment) ** 2
 
 
 def simulate_runtime(wildcards):
@@ -108,12 +126,12 @@ def simulate_runtime(wildcards):
 def simulate_memory(wildcards):
     experiment = EXPERIMENTS[wildcards.experiment]
     snapshots = experiment["steps"] // experiment["snapshot_every"] + 1
-    weights = experiment["replicas"] * snapshots * experiment["size"] ** 2
+    weights = experiment["replicas"] * snapshots * matrix_size(experiment) ** 2
     return 1000 + math.ceil(3 * 8 * weights / 1e6)
 
 
 def point_settings(wildcards):
     point = point_of(wildcards)
-    return {
-        key: point[key] for key in ["point", "learning_rate", "batch_size", "noise"]
-    }
+    return canonical(
+        {key: point[key] for key in ["point", *POINT_TYPES] if notna(point[key])}
+    )

@@ -3,6 +3,7 @@ rule fit:
         spectrum=spectrum_file(),
     output:
         fit=fit_file(),
+        density_fit=density_fit_file(),
     log:
         log_file("fit", "{experiment}", "{point}"),
     benchmark:

@@ -3,6 +3,8 @@ rule plots:
         scaling=scaling_file(),
         scaling_fit=scaling_fit_file(),
         spectra=per_point(spectrum_file),
+        density_fits=density_fits_file(),
+        flow=flow_file(),
     output:
         **{
             f"{plot}_{extension}": (
@@ -15,7 +17,7 @@ rule plots:
                 if extension == "png"
                 else plot_file(plot, extension)
             )
-            for plot in PLOTS
+            for plot in FIGURES
             for extension in ["png", "pdf"]
         },
     log:

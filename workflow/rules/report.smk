@@ -7,7 +7,7 @@ rule report:
         plots=[
             plot_file(plot, extension, experiment)
             for experiment in EXPERIMENTS
-            for plot in PLOTS
+            for plot in FIGURES
             for extension in ["png", "pdf"]
         ],
     output:

@@ -2,9 +2,11 @@ rule scaling:
     input:
         sweep=sweep_file(),
         fits=per_point(fit_file),
+        density_fits=per_point(density_fit_file),
     output:
         scaling=scaling_file(),
         scaling_fit=scaling_fit_file(),
+        density_fits=density_fits_file(),
     log:
         log_file("scaling", "{experiment}"),
     benchmark:
@@ -16,8 +18,7 @@ rule scaling:
         mem_mb=1000,
         runtime=10,
     params:
-        amplitude="noise_squared",
-        observable=lambda wildcards: EXPERIMENTS[wildcards.experiment]["observable"],
+        settings=lambda wildcards: scaling_settings(EXPERIMENTS[wildcards.experiment]),
     message:
         "Collecting the fits of {wildcards.experiment} against the scaling variable"
     script:

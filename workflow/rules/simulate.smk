@@ -12,8 +12,9 @@ rule simulate:
         mem_mb=simulate_memory,
         runtime=simulate_runtime,
     params:
+        model=lambda wildcards: EXPERIMENTS[wildcards.experiment]["model"],
         settings=simulation_params,
     message:
-        "Training the replicas of {wildcards.experiment} at {wildcards.point} by SGD"
+        "Training the replicas of {wildcards.experiment} at {wildcards.point}"
     script:
         "../scripts/simulate.py"

@@ -4,15 +4,19 @@ import logging
 
 import pandas as pd
 
-from sgd_dyson.analysis import scaling_fits, scaling_table
+from sgd_dyson.analysis import density_fits_table, scaling_fits, scaling_table
 from sgd_dyson.logs import log_to
 from sgd_dyson.tables import provenance, read_table, write_table
 
 log_to(snakemake.log[0])
 params = snakemake.params
-fits = pd.concat([read_table(path, "fit") for path in snakemake.input.fits], ignore_index=True)
-sweep = read_table(snakemake.input.sweep, "sweep")
-scaling = scaling_table(sweep, fits, params.amplitude, params.observable)
+inputs = snakemake.input
+fits = pd.concat([read_table(path, "fit") for path in inputs.fits], ignore_index=True)
+densities = pd.concat(
+    [read_table(path, "density_fit") for path in inputs.density_fits], ignore_index=True
+)
+sweep = read_table(inputs.sweep, "sweep")
+scaling = scaling_table(sweep, fits, **params.settings)
 for row in scaling[scaling["status"] != "ok"].drop_duplicates("point").itertuples():
     logging.warning(
         "point %s: %d of %d replicas diverged (%s): left out of the scaling fits",
@@ -21,8 +25,16 @@ for row in scaling[scaling["status"] != "ok"].drop_duplicates("point").itertuple
         row.replicas + row.diverged_replicas,
         row.status,
     )
-settings = {"amplitude": params.amplitude, "observable": params.observable}
-write_table(scaling, snakemake.output.scaling, "scaling", provenance(settings))
+write_table(scaling, snakemake.output.scaling, "scaling", provenance(params.settings))
 write_table(
-    scaling_fits(scaling), snakemake.output.scaling_fit, "scaling_fit", provenance(settings)
+    density_fits_table(sweep, densities),
+    snakemake.output.density_fits,
+    "density_fits",
+    provenance(params.settings),
+)
+write_table(
+    scaling_fits(scaling),
+    snakemake.output.scaling_fit,
+    "scaling_fit",
+    provenance(params.settings),
 )

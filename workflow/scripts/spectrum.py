@@ -11,7 +11,7 @@ table = read_arrow(source, "simulate")
 columns = spectrum_columns(
     table.drop_columns(["weights"]).to_pandas(),
     weight_matrices(table, source),
-    settings["teacher"],
+    settings["targets"],
     settings["cluster_tolerance"],
 )
 run = table_metadata(source)["run"]

@@ -7,18 +7,36 @@ schemas of `tables`; the rule scripts only read, call and write.
 import numpy as np
 import pandas as pd
 
-from .fits import coulomb_gas_width, neighbour_spacings, surmise_beta, surmise_chi2_test
+from .fits import (
+    coulomb_gas_fit,
+    coulomb_gas_width,
+    gaussian_fit,
+    goe_spacing_ratio,
+    information_criteria,
+    likelihood_ratio_test,
+    neighbour_spacings,
+    semicircle_fit,
+    spacing_ratios,
+    surmise_beta,
+    surmise_chi2_test,
+    two_component_fit,
+)
 from .simulation import Snapshots
 from .spectra import degenerate_clusters, gram_eigenvalues, singular_values
-from .statistics import equal_groups, jackknife, line_through_origin
+from .statistics import (
+    equal_groups,
+    integrated_autocorrelation_time,
+    jackknife,
+    line_through_origin,
+)
 from .tables import column_names
 
 OBSERVABLE_COLUMNS = {
     "singular_values": "singular_value",
     "gram_eigenvalues": "gram_eigenvalue",
 }
-POINT_COLUMNS = ["learning_rate", "batch_size", "noise"]
-STATISTICS = ["mean_spacing", "center", "sigma", "beta"]
+POINT_COLUMNS = ["learning_rate", "batch_size", "noise", "temperature"]
+STATISTICS = ["mean_spacing", "center", "sigma", "beta", "spacing_ratio"]
 
 
 def simulate_columns(snapshots: Snapshots, point: dict) -> dict:
@@ -32,21 +50,21 @@ def simulate_columns(snapshots: Snapshots, point: dict) -> dict:
         "rows": np.full(table_rows, rows),
         "cols": np.full(table_rows, cols),
         "weights": snapshots.weights.swapaxes(0, 1).reshape(table_rows, rows * cols),
-        **{name: np.full(table_rows, point[name]) for name in POINT_COLUMNS},
+        **{name: np.full(table_rows, point.get(name)) for name in POINT_COLUMNS},
     }
 
 
 def spectrum_columns(
-    snapshots: pd.DataFrame, weights: np.ndarray, teacher: list[float], tolerance: float
+    snapshots: pd.DataFrame, weights: np.ndarray, targets: list[float], tolerance: float
 ) -> dict:
     """Levels of every snapshot, one row per (snapshot, level) (schema ``spectrum``).
 
     ``snapshots`` holds the scalar columns of a simulate table and ``weights``
     its matrices ``(rows, N, N)``. Level ``i`` (ascending) belongs to the
-    cluster of the ``i``-th smallest teacher singular value.
+    cluster of the ``i``-th smallest target singular value.
     """
-    levels = len(teacher)
-    targets = np.sort(np.asarray(teacher, dtype=float))
+    levels = len(targets)
+    targets = np.sort(np.asarray(targets, dtype=float))
     clusters = degenerate_clusters(targets, tolerance)
     sv = singular_values(weights) if len(weights) else np.empty((0, levels))
     gram = gram_eigenvalues(weights) if len(weights) else np.empty((0, levels))
@@ -65,9 +83,9 @@ def spectrum_columns(
     }
 
 
-def cluster_targets(teacher: list[float], tolerance: float, observable: str) -> pd.DataFrame:
-    """Clusters of the teacher: ``cluster``, ``levels`` and the observable's ``target``."""
-    targets = np.sort(np.asarray(teacher, dtype=float))
+def cluster_targets(targets: list[float], tolerance: float, observable: str) -> pd.DataFrame:
+    """Clusters of the targets: ``cluster``, ``levels`` and the observable's ``target``."""
+    targets = np.sort(np.asarray(targets, dtype=float))
     clusters = degenerate_clusters(targets, tolerance)
     if observable == "gram_eigenvalues":
         targets = targets**2
@@ -78,34 +96,123 @@ def cluster_targets(teacher: list[float], tolerance: float, observable: str) -> 
 
 
 def _cluster_estimates(levels: np.ndarray) -> np.ndarray:
-    """[⟨S⟩, x0, σ, β] of one cluster's samples ``(samples, n)``; ⟨S⟩ and β need n ≥ 2."""
+    """[⟨S⟩, x0, σ, β, ⟨r⟩] of one cluster's samples ``(samples, n)``.
+
+    ⟨S⟩ and β need n ≥ 2 levels, the spacing ratio ⟨r⟩ n ≥ 3; otherwise NaN.
+    """
     center, sigma = coulomb_gas_width(levels)
     if levels.shape[1] < 2:
-        return np.array([np.nan, center, sigma, np.nan])
+        return np.array([np.nan, center, sigma, np.nan, np.nan])
     spacing = neighbour_spacings(levels).ravel()
     mean_spacing = spacing.mean()
-    return np.array([mean_spacing, center, sigma, surmise_beta(spacing / mean_spacing)])
+    beta = surmise_beta(spacing / mean_spacing)
+    ratio = spacing_ratios(levels).mean() if levels.shape[1] >= 3 else np.nan
+    return np.array([mean_spacing, center, sigma, beta, ratio])
 
 
-def fit_cluster(levels: np.ndarray, groups: np.ndarray, surmise_bins: int) -> dict:
+def fit_cluster(levels: np.ndarray, groups: np.ndarray, fit: dict) -> dict:
     """Estimates of one cluster with jackknife errors over ``groups``, and the surmise test.
 
     ``levels`` is ``(samples, n)``: ⟨S⟩ (mean neighbour spacing), the β = 1
     Coulomb-gas centre and width (`fits.coulomb_gas_width`), the surmise β
-    (`fits.surmise_beta`) and the χ² test of ``s = S/⟨S⟩`` against ``P_β``.
+    (`fits.surmise_beta`) and the χ² test of ``s = S/⟨S⟩`` against ``P_β``,
+    and for n ≥ 3 the spacing ratio ⟨r⟩ with the same-size GOE reference.
+    ``fit`` holds ``surmise_bins`` and ``reference_samples``.
     """
     estimate, error = jackknife(_cluster_estimates, levels, groups)
     row = {"n_samples": len(levels), "error_groups": int(np.unique(groups).size)}
     for name, value, value_error in zip(STATISTICS, estimate, error, strict=True):
         row[name], row[f"{name}_err"] = value, value_error
-    if levels.shape[1] >= 2:
+    n = levels.shape[1]
+    if n >= 2:
         spacing = neighbour_spacings(levels).ravel() / estimate[0]
         # β and the unfolding mean are both estimated from these spacings.
         chi2, dof, pvalue = surmise_chi2_test(
-            spacing, estimate[3], surmise_bins, estimated_parameters=2
+            spacing, estimate[3], fit["surmise_bins"], estimated_parameters=2
         )
         row.update(surmise_chi2=chi2, surmise_dof=dof, surmise_pvalue=pvalue)
+    if n >= 3:
+        reference = np.random.default_rng(n)  # a fixed reference per cluster size
+        row["spacing_ratio_goe"] = goe_spacing_ratio(n, fit["reference_samples"], reference)
     return row
+
+
+WIDTHS = ("sigma", "sigma1", "sigma2", "radius")
+"""Names of the width parameters of the fitted densities, in the order they are reported."""
+
+
+def density_fits(levels: np.ndarray) -> pd.DataFrame:
+    """Density models of one cluster's ``(samples, n)`` levels, compared by AIC and BIC.
+
+    Single levels: a Gaussian. Pairs: the equal-width two-level Coulomb gas
+    and the two-component density (σ1 ≠ σ2). Three or more levels: the
+    equal-width Coulomb gas and the semicircle. One row per model (schema
+    ``density_fit`` without the point columns); ``delta_aic`` is the AIC
+    above the best model's.
+    """
+    n = levels.shape[1]
+    candidates = {"gaussian": gaussian_fit} if n == 1 else {"equal_width": coulomb_gas_fit}
+    if n == 2:
+        candidates["two_component"] = two_component_fit
+    elif n >= 3:
+        candidates["semicircle"] = semicircle_fit
+    rows = []
+    for density, fit_function in candidates.items():
+        fitted = fit_function(levels)
+        aic, bic = information_criteria(fitted.log_likelihood, fitted.free_parameters, len(levels))
+        widths = [value for key, value in fitted._asdict().items() if key in WIDTHS]
+        rows.append(
+            {
+                "levels": n,
+                "density": density,
+                "parameters": fitted.free_parameters,
+                "observations": len(levels),
+                "center": fitted.center,
+                "width": widths[0],
+                "second_width": widths[1] if len(widths) > 1 else np.nan,
+                "log_likelihood": fitted.log_likelihood,
+                "aic": aic,
+                "bic": bic,
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["delta_aic"] = table["aic"] - table["aic"].min()
+    return table
+
+
+def density_comparison(densities: pd.DataFrame) -> dict:
+    """``best_density`` (lowest AIC) and, for pairs, the two-component likelihood-ratio test.
+
+    The test compares the two-component density with the nested equal-width
+    one; σ1 = σ2 lies on the boundary of the identified parameter, so the
+    null law is the χ² mixture of `fits.likelihood_ratio_test`.
+    """
+    by_density = densities.set_index("density")
+    comparison = {"best_density": by_density["aic"].idxmin()}
+    if "two_component" in by_density.index:
+        statistic, pvalue = likelihood_ratio_test(
+            by_density.loc["equal_width", "log_likelihood"],
+            by_density.loc["two_component", "log_likelihood"],
+            extra_parameters=1,
+            boundary=True,
+        )
+        comparison.update(two_component_lr=statistic, two_component_pvalue=pvalue)
+    return comparison
+
+
+def autocorrelation_steps(levels: np.ndarray, samples: pd.DataFrame) -> float:
+    """Integrated autocorrelation time, in steps, of a cluster's snapshots; NaN with one snapshot.
+
+    ``levels`` ``(samples, n)`` ordered by (replica, step) as ``samples`` (its
+    ``replica`` and ``step`` columns). The series is the mean neighbour spacing
+    per snapshot (the level itself for single levels).
+    """
+    steps = np.unique(samples["step"])
+    if steps.size < 2:
+        return np.nan
+    observable = neighbour_spacings(levels).mean(axis=1) if levels.shape[1] > 1 else levels[:, 0]
+    series = observable.reshape(samples["replica"].nunique(), steps.size)
+    return integrated_autocorrelation_time(series) * float(np.median(np.diff(steps)))
 
 
 def point_status(replicas: int, diverged_replicas: int) -> str:
@@ -115,8 +222,10 @@ def point_status(replicas: int, diverged_replicas: int) -> str:
     return "all_diverged" if diverged_replicas == replicas else "diverged"
 
 
-def fit_table(spectrum: pd.DataFrame, point: dict, settings: dict, run: dict) -> pd.DataFrame:
-    """Per-cluster fits of one sweep point (schema ``fit``).
+def fit_tables(
+    spectrum: pd.DataFrame, point: dict, settings: dict, run: dict
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-cluster fits of one sweep point: the ``fit`` and ``density_fit`` tables.
 
     Uses snapshots at ``step ≥ burn_in``. Errors are a delete-one-group
     jackknife: over dataset draws when the dataset is shared by replicas and
@@ -124,21 +233,21 @@ def fit_table(spectrum: pd.DataFrame, point: dict, settings: dict, run: dict) ->
     otherwise over ``error_groups`` groups of replicas. ``run`` gives
     ``replicas`` and ``diverged_replicas``; a point with diverged replicas is
     marked (``status``), and one with fewer than two survivors gets no
-    statistics at all.
+    statistics and no density fits at all.
     """
     clusters = cluster_targets(
-        settings["teacher"], settings["cluster_tolerance"], settings["observable"]
+        settings["targets"], settings["cluster_tolerance"], settings["observable"]
     )
     value = OBSERVABLE_COLUMNS[settings["observable"]]
     used = spectrum[spectrum["step"] >= settings["burn_in"]]
     by_draw = settings["shared_dataset"] and used["draw"].nunique() >= 2
     survivors = run["replicas"] - run["diverged_replicas"]
     status = point_status(run["replicas"], run["diverged_replicas"])
-    rows = []
+    point_columns = {"point": point["point"], **{name: point.get(name) for name in POINT_COLUMNS}}
+    rows, densities = [], []
     for cluster in clusters.itertuples(index=False):
         row = {
-            "point": point["point"],
-            **{name: point[name] for name in POINT_COLUMNS},
+            **point_columns,
             "cluster": cluster.cluster,
             "levels": cluster.levels,
             "target": cluster.target,
@@ -154,20 +263,35 @@ def fit_table(spectrum: pd.DataFrame, point: dict, settings: dict, run: dict) ->
             levels = members[value].to_numpy().reshape(len(samples), cluster.levels)
             labels = samples["draw" if by_draw else "replica"].to_numpy()
             groups = labels if by_draw else equal_groups(labels, settings["error_groups"])
-            row.update(fit_cluster(levels, groups, settings["surmise_bins"]))
+            row.update(fit_cluster(levels, groups, settings))
+            row["autocorrelation_steps"] = autocorrelation_steps(levels, samples)
+            cluster_densities = density_fits(levels).assign(cluster=cluster.cluster)
+            row.update(density_comparison(cluster_densities))
+            densities.append(cluster_densities.assign(**point_columns))
         rows.append(row)
-    return pd.DataFrame(rows).reindex(columns=column_names("fit"))
+    fit = pd.DataFrame(rows).reindex(columns=column_names("fit"))
+    density = pd.concat(densities, ignore_index=True) if densities else pd.DataFrame()
+    return fit, density.reindex(columns=column_names("density_fit"))
 
 
-def continuum_slope(observable: str, target: np.ndarray) -> np.ndarray:
-    """Continuum Coulomb-gas ⟨S⟩ / sqrt(α A/|B|) of a degenerate pair (β = 1).
+def continuum_slope(amplitude: str, observable: str, target: np.ndarray) -> np.ndarray:
+    """Continuum Coulomb-gas ⟨S⟩ / scale of a degenerate pair (β = 1), or NaN if none is known.
 
-    ``√π`` for singular values λ (Aarts, Lucini & Park 2025); eigenvalues ``x = λ²`` of
-    ``X = WᵀW`` near ``x* = λ*²`` spread ``dx = 2λ* dλ``, giving ``2√π sqrt(x*)``.
+    With a quadratic well of width σ² = ratio × amplitude for the singular
+    values (teacher–student, Aarts, Lucini & Park 2025) or the levels
+    themselves (Dyson model), ``⟨S⟩ = √π σ``: slope ``√π``. Eigenvalues
+    ``x = λ²`` of ``X = WᵀW`` near ``x* = λ*²`` spread ``dx = 2λ* dλ``,
+    giving ``2√π sqrt(x*)``. The RBM's drift is not a quadratic well of known
+    width (its slope is non-universal), so it has no continuum prediction.
     """
+    if amplitude == "target":
+        return np.full(np.shape(target), np.nan)
     if observable == "gram_eigenvalues":
         return 2 * np.sqrt(np.pi) * np.sqrt(target)
     return np.full(np.shape(target), np.sqrt(np.pi))
+
+
+AMPLITUDE_KINDS = ("noise_squared", "target", "one")
 
 
 def scaling_table(
@@ -175,49 +299,77 @@ def scaling_table(
 ) -> pd.DataFrame:
     """Fits joined with the sweep, plus ``amplitude``, ``scale`` and ``continuum_slope``.
 
-    ``amplitude`` names how the model's noise amplitude follows from the point:
-    ``noise_squared`` (teacher–student, ``A = ε²``); ``scale = sqrt(ratio ×
-    amplitude)``; `continuum_slope` depends on the ``observable``.
+    ``amplitude`` names how the noise amplitude follows from the point:
+    ``noise_squared`` (teacher–student, ``A = ε²``), ``target`` (Gaussian
+    RBM, ``A = x*``, the cluster's target) or ``one`` (Dyson model, whose
+    ratio is the temperature); ``scale = sqrt(ratio × amplitude)``.
     """
-    if amplitude != "noise_squared":
-        raise ValueError(f"unknown amplitude {amplitude!r}")
+    if amplitude not in AMPLITUDE_KINDS:
+        raise ValueError(f"unknown amplitude {amplitude!r}, expected one of {AMPLITUDE_KINDS}")
     table = fits.merge(
         sweep[["experiment", "point", "ratio", "scans"]], on="point", validate="many_to_one"
     )
-    table["amplitude"] = table["noise"] ** 2
+    table["amplitude"] = {
+        "noise_squared": lambda: table["noise"] ** 2,
+        "target": lambda: table["target"],
+        "one": lambda: pd.Series(1.0, index=table.index),
+    }[amplitude]()
     table["scale"] = np.sqrt(table["ratio"] * table["amplitude"])
-    table["continuum_slope"] = continuum_slope(observable, table["target"].to_numpy())
+    target = table["target"].to_numpy()
+    table["continuum_slope"] = continuum_slope(amplitude, observable, target)
     return table.sort_values(["cluster", "ratio", "point"], ignore_index=True)
 
 
-def scaling_fits(scaling: pd.DataFrame) -> pd.DataFrame:
-    """Lines through the origin of ⟨S⟩ and √π σ against ``scale`` per cluster (``scaling_fit``).
+def density_fits_table(sweep: pd.DataFrame, densities: pd.DataFrame) -> pd.DataFrame:
+    """Every point's density fits with the experiment and the ratio (schema ``density_fits``)."""
+    table = densities.merge(
+        sweep[["experiment", "point", "ratio"]], on="point", validate="many_to_one"
+    )
+    return table.sort_values(["cluster", "ratio", "point", "density"], ignore_index=True)
 
-    Only points with status ``ok`` and clusters of at least two levels enter;
-    ``continuum_slope`` is the cluster's continuum value (`continuum_slope`).
+
+ALL_PAIRS = -1
+"""The ``cluster`` of a scaling fit through the points of every pair cluster together."""
+
+
+def _scaling_lines(points: pd.DataFrame, cluster: int) -> list[dict]:
+    """Lines through the origin of ⟨S⟩ and √π σ against ``scale`` through ``points``."""
+    quantities = {
+        "mean_spacing": (points["mean_spacing"], points["mean_spacing_err"]),
+        "sqrt_pi_sigma": (np.sqrt(np.pi) * points["sigma"], np.sqrt(np.pi) * points["sigma_err"]),
+    }
+    continuum = points["continuum_slope"].unique()
+    rows = []
+    for quantity, (value, error) in quantities.items():
+        slope, slope_err, chi2_dof = line_through_origin(points["scale"], value, error)
+        rows.append(
+            {
+                "experiment": points["experiment"].iloc[0],
+                "quantity": quantity,
+                "cluster": cluster,
+                "slope": slope,
+                "slope_err": slope_err,
+                "chi2_dof": chi2_dof,
+                "n_points": len(points),
+                "continuum_slope": continuum[0] if continuum.size == 1 else np.nan,
+            }
+        )
+    return rows
+
+
+def scaling_fits(scaling: pd.DataFrame) -> pd.DataFrame:
+    """Lines of ⟨S⟩ and √π σ against ``scale`` per cluster, and through all pairs (``scaling_fit``).
+
+    Only points with status ``ok`` and clusters of at least two levels enter.
+    With several pair clusters, a line through all their points together
+    (``cluster = ALL_PAIRS``) gives the headline slope (the RBM's, where
+    ``scale = sqrt(α/|B| × x*)`` puts every pair on one line).
     """
     usable = scaling[(scaling["status"] == "ok") & (scaling["levels"] >= 2)]
     rows = []
-    for (experiment, cluster), points in usable.groupby(["experiment", "cluster"]):
-        quantities = {
-            "mean_spacing": (points["mean_spacing"], points["mean_spacing_err"]),
-            "sqrt_pi_sigma": (
-                np.sqrt(np.pi) * points["sigma"],
-                np.sqrt(np.pi) * points["sigma_err"],
-            ),
-        }
-        for quantity, (value, error) in quantities.items():
-            slope, slope_err, chi2_dof = line_through_origin(points["scale"], value, error)
-            rows.append(
-                {
-                    "experiment": experiment,
-                    "quantity": quantity,
-                    "cluster": cluster,
-                    "slope": slope,
-                    "slope_err": slope_err,
-                    "chi2_dof": chi2_dof,
-                    "n_points": len(points),
-                    "continuum_slope": points["continuum_slope"].iloc[0],
-                }
-            )
+    for cluster, points in usable.groupby("cluster"):
+        rows += _scaling_lines(points, cluster)
+    pairs = usable[usable["levels"] == 2]
+    if pairs["cluster"].nunique() > 1:
+        rows += _scaling_lines(pairs, ALL_PAIRS)
     return pd.DataFrame(rows, columns=column_names("scaling_fit"))

@@ -11,6 +11,7 @@ import itertools
 import numbers
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 from jsonschema import Draft202012Validator
@@ -20,19 +21,44 @@ from .seeding import point_seed
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 
-SIMULATION_KEYS = (
-    "teacher",
-    "noise_kind",
-    "dataset",
-    "dataset_draws",
-    "batches_per_epoch",
-    "steps",
-    "replicas",
-    "init_scale",
-    "snapshot_every",
-    "divergence_threshold",
-)
-POINT_KEYS = ("learning_rate", "batch_size", "noise")
+POINT_KEYS = {
+    "teacher_student": ("learning_rate", "batch_size", "noise"),
+    "gaussian_rbm": ("learning_rate", "batch_size"),
+    "dyson": ("temperature",),
+}
+"""The parameters a model's sweep varies; together they identify a point."""
+
+POINT_ID_NAMES = {"learning_rate": "lr", "batch_size": "bs", "noise": "noise", "temperature": "T"}
+POINT_TYPES = {"learning_rate": float, "batch_size": int, "noise": float, "temperature": float}
+
+SIMULATION_KEYS = {
+    "teacher_student": (
+        "teacher",
+        "hidden",
+        "noise_kind",
+        "dataset",
+        "dataset_draws",
+        "batches_per_epoch",
+        "steps",
+        "replicas",
+        "init_scale",
+        "snapshot_every",
+        "divergence_threshold",
+    ),
+    "gaussian_rbm": (
+        "size",
+        "mass",
+        "field_mass",
+        "hidden_std",
+        "gibbs_steps",
+        "steps",
+        "replicas",
+        "init_scale",
+        "snapshot_every",
+    ),
+    "dyson": ("target", "time_step", "steps", "replicas", "init_scale", "snapshot_every"),
+}
+"""Experiment settings each model's simulation reads (the sweep point adds its own)."""
 
 
 class ConfigError(ValueError):
@@ -57,9 +83,13 @@ def validate_config(config: dict) -> dict:
 def _check_schema(config: dict) -> None:
     """Raise `ConfigError` for the most relevant schema violation, naming its key."""
     schema = yaml.safe_load(SCHEMA.read_text())
-    error = best_match(Draft202012Validator(schema).iter_errors(config))
-    if error is None:
+    errors = list(Draft202012Validator(schema).iter_errors(config))
+    if not errors:
         return
+    # The deepest error names the offending key; shallower ones (an unevaluated
+    # property, a failed model branch) are its consequences.
+    depth = max(len(error.absolute_path) for error in errors)
+    error = best_match(error for error in errors if len(error.absolute_path) == depth)
     key = "".join(
         f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
     ).lstrip(".")
@@ -73,11 +103,7 @@ def _check_experiment(key: str, experiment: dict) -> None:
     steps = experiment["steps"]
     experiment.setdefault("snapshot_every", steps)
     experiment.setdefault("burn_in", steps)
-    if len(experiment["teacher"]) != experiment["size"]:
-        raise ConfigError(
-            f"config: {key}.teacher has {len(experiment['teacher'])} values "
-            f"but {key}.size is {experiment['size']}"
-        )
+    experiment.setdefault("dataset_draws", 1)
     for setting in ("snapshot_every", "burn_in"):
         if experiment[setting] > steps:
             raise ConfigError(
@@ -88,14 +114,12 @@ def _check_experiment(key: str, experiment: dict) -> None:
             f"config: {key}.replicas = {experiment['replicas']} gives fewer than "
             f"two replicas to each of {key}.dataset_draws = {experiment['dataset_draws']}"
         )
-    if experiment["dataset"] == "paper" and experiment["noise_kind"] == "label":
-        raise ConfigError(
-            f"config: {key}.noise_kind = label with {key}.dataset = paper gives every "
-            "replica of a draw the same data and labels, so replicas differ only by their "
-            "initial weights and have no stationary spread; use dataset per_replica or online"
-        )
+    if experiment["model"] == "teacher_student":
+        _check_teacher_student(key, experiment)
+    if experiment["model"] == "dyson":
+        _check_dyson(key, experiment)
     for index, grid in enumerate(experiment["sweep"]):
-        for parameter in POINT_KEYS:
+        for parameter in POINT_KEYS[experiment["model"]]:
             values = grid[parameter]
             if len(set(values)) != len(values):
                 raise ConfigError(
@@ -103,50 +127,95 @@ def _check_experiment(key: str, experiment: dict) -> None:
                 )
 
 
-def point_id(learning_rate: float, batch_size: int, noise: float) -> str:
-    """File-name id of a sweep point, e.g. ``lr~0.1_bs~16_noise~0.1``."""
-    return f"lr~{float(learning_rate)!r}_bs~{int(batch_size)}_noise~{float(noise)!r}"
+DYSON_MARGIN = 8.0
+"""Targets must exceed this many thermal widths sqrt(T): H stays positive definite."""
 
 
-def scan_name(grid: dict) -> str:
+def _check_dyson(key: str, experiment: dict) -> None:
+    hottest = max(t for grid in experiment["sweep"] for t in grid["temperature"])
+    if min(experiment["target"]) < DYSON_MARGIN * hottest**0.5:
+        raise ConfigError(
+            f"config: {key}.target has {min(experiment['target'])}, below "
+            f"{DYSON_MARGIN:g} sqrt(T) = {DYSON_MARGIN * hottest**0.5:.3g} at the highest "
+            "temperature: H could lose positive definiteness and its singular values "
+            "would no longer be its eigenvalues"
+        )
+
+
+def _check_teacher_student(key: str, experiment: dict) -> None:
+    for setting in ("teacher", "hidden"):
+        values = experiment.get(setting, [None] * experiment["size"])
+        if len(values) != experiment["size"]:
+            raise ConfigError(
+                f"config: {key}.{setting} has {len(values)} values "
+                f"but {key}.size is {experiment['size']}"
+            )
+    if experiment["dataset"] == "paper" and experiment["noise_kind"] == "label":
+        raise ConfigError(
+            f"config: {key}.noise_kind = label with {key}.dataset = paper gives every "
+            "replica of a draw the same data and labels, so replicas differ only by their "
+            "initial weights and have no stationary spread; use dataset per_replica or online"
+        )
+
+
+def point_id(point: dict) -> str:
+    """File-name id of a sweep point from its swept parameters, e.g. ``lr~0.1_bs~16_noise~0.1``."""
+    return "_".join(
+        f"{name}~{POINT_TYPES[key](point[key])!r}"
+        for key, name in POINT_ID_NAMES.items()
+        if point.get(key) is not None
+    )
+
+
+def scan_name(grid: dict, parameters: tuple[str, ...]) -> str:
     """A grid's label: its ``name``, else what it varies (``"learning_rate scan"``)."""
     if "name" in grid:
         return grid["name"]
-    varied = [p for p in POINT_KEYS if len(grid[p]) > 1]
+    varied = [p for p in parameters if len(grid[p]) > 1]
     return " × ".join(varied) + " scan" if varied else "single point"
 
 
 def sweep_table(name: str, experiment: dict, root_seed: int) -> pd.DataFrame:
     """One row per distinct point of the union of the experiment's grids (schema ``sweep``).
 
-    Points are ordered by (learning_rate, batch_size, noise); ``scans`` lists
-    every grid a point belongs to.
+    Points are ordered by their swept parameters; ``scans`` lists every grid a
+    point belongs to; parameters a model does not sweep are missing. ``ratio``
+    is the effective temperature: α/|B| for SGD, ``temperature`` for the Dyson
+    model.
     """
+    parameters = POINT_KEYS[experiment["model"]]
     scans: dict[tuple, list[str]] = {}
     for grid in experiment["sweep"]:
-        for values in itertools.product(*(grid[p] for p in POINT_KEYS)):
-            key = (float(values[0]), int(values[1]), float(values[2]))
-            scans.setdefault(key, []).append(scan_name(grid))
+        for values in itertools.product(*(grid[p] for p in parameters)):
+            values = tuple(POINT_TYPES[p](v) for p, v in zip(parameters, values, strict=True))
+            scans.setdefault(values, []).append(scan_name(grid, parameters))
     rows = []
-    for (learning_rate, batch_size, noise), in_scans in sorted(scans.items()):
-        point = point_id(learning_rate, batch_size, noise)
+    for values, in_scans in sorted(scans.items()):
+        point = dict(zip(parameters, values, strict=True))
+        if "batch_size" in point:
+            ratio = point["learning_rate"] / point["batch_size"]
+        else:
+            ratio = point["temperature"]
+        identifier = point_id(point)
         rows.append(
             {
                 "experiment": name,
-                "point": point,
-                "learning_rate": learning_rate,
-                "batch_size": batch_size,
-                "noise": noise,
-                "ratio": learning_rate / batch_size,
+                "point": identifier,
+                **{key: point.get(key) for key in POINT_ID_NAMES},
+                "ratio": ratio,
                 "scans": in_scans,
                 "root_seed": root_seed,
-                "point_seed": point_seed(name, point),
+                "point_seed": point_seed(name, identifier),
                 "steps": experiment["steps"],
                 "replicas": experiment["replicas"],
                 "dataset_draws": experiment["dataset_draws"],
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table["batch_size"] = table["batch_size"].astype("Int64")
+    floats = ["learning_rate", "noise", "temperature"]
+    table[floats] = table[floats].astype(float)  # what a model does not sweep is NaN
+    return table
 
 
 def canonical(settings):
@@ -167,29 +236,99 @@ def canonical(settings):
 
 
 def simulation_settings(experiment: dict, point: dict) -> dict:
-    """Keyword arguments of `teacher_student.TeacherStudentRun` for one sweep point."""
+    """Keyword arguments of the model's run class (e.g. `TeacherStudentRun`) for one point."""
+    model = experiment["model"]
     settings = canonical(
         {
-            **{key: experiment[key] for key in SIMULATION_KEYS},
-            **{key: point[key] for key in POINT_KEYS},
+            **{key: experiment.get(key) for key in SIMULATION_KEYS[model]},
+            **{key: point[key] for key in POINT_KEYS[model]},
             "root_seed": point["root_seed"],
             "point_seed": point["point_seed"],
         }
     )
-    settings["teacher"] = tuple(float(value) for value in settings["teacher"])
+    for key in ("teacher", "hidden", "target"):
+        if settings.get(key) is not None:
+            settings[key] = tuple(float(value) for value in settings[key])
+    if "target" in settings:  # H* = diag(target) in ascending order
+        settings["target"] = tuple(sorted(settings["target"]))
     return settings
+
+
+FIGURES = [
+    "eigenvalue_flow",
+    "spectrum_histograms",
+    "spacing_distribution",
+    "pair_densities",
+    "scaling",
+    "sigma_vs_spacing",
+    "collapse",
+    "centres",
+]
+"""The figures of every experiment (`plotting`), in report order."""
+
+
+def flow_settings(experiment: dict, point: dict) -> dict:
+    """`simulation_settings` of the eigenvalue-flow run: few replicas, fine snapshots.
+
+    The replicas are the point's first ones (same seeds) when the dataset has
+    one draw.
+    """
+    flow = experiment["flow"]
+    return {
+        **simulation_settings(experiment, point),
+        "replicas": flow["replicas"],
+        "snapshot_every": max(1, experiment["steps"] // flow["snapshots"]),
+    }
+
+
+def matrix_size(experiment: dict) -> int:
+    """The size n of the experiment's n × n weight matrix."""
+    return len(experiment["target"]) if experiment["model"] == "dyson" else experiment["size"]
+
+
+def singular_value_targets(experiment: dict) -> list[float]:
+    """Where the singular values of the trained matrix should sit, ascending.
+
+    Teacher–student: the teacher's; Gaussian RBM: ``sqrt(x*)`` of the target
+    eigenvalues ``x*`` of ``X = WᵀW``; Dyson: the target spectrum of ``H*``.
+    """
+    model = experiment["model"]
+    if model == "teacher_student":
+        targets = experiment["teacher"]
+    elif model == "gaussian_rbm":
+        from .gaussian_rbm import target_gram_eigenvalues
+
+        targets = np.sqrt(
+            target_gram_eigenvalues(
+                experiment["size"],
+                experiment["mass"],
+                experiment["field_mass"],
+                experiment["hidden_std"],
+            )
+        )
+    else:
+        targets = experiment["target"]
+    return sorted(float(value) for value in targets)
+
+
+AMPLITUDES = {"teacher_student": "noise_squared", "gaussian_rbm": "target", "dyson": "one"}
+"""How ``scale = sqrt(ratio × amplitude)`` gets its amplitude: ε², the cluster's target, 1."""
 
 
 def sweep_settings(experiment: dict) -> dict:
     """What the sweep stage reads of an experiment."""
-    return canonical(
-        {key: experiment[key] for key in ("sweep", "steps", "replicas", "dataset_draws")}
-    )
+    keys = ("model", "sweep", "steps", "replicas", "dataset_draws")
+    return canonical({key: experiment[key] for key in keys})
 
 
 def spectrum_settings(experiment: dict) -> dict:
     """What the spectrum stage reads of an experiment."""
-    return canonical({key: experiment[key] for key in ("teacher", "cluster_tolerance")})
+    return canonical(
+        {
+            "targets": singular_value_targets(experiment),
+            "cluster_tolerance": experiment["cluster_tolerance"],
+        }
+    )
 
 
 def fit_settings(experiment: dict) -> dict:
@@ -199,7 +338,12 @@ def fit_settings(experiment: dict) -> dict:
             **spectrum_settings(experiment),
             "observable": experiment["observable"],
             "burn_in": experiment["burn_in"],
-            "shared_dataset": experiment["dataset"] == "paper",
+            "shared_dataset": experiment.get("dataset") == "paper",
             **experiment["fit"],
         }
     )
+
+
+def scaling_settings(experiment: dict) -> dict:
+    """What the scaling stage reads of an experiment."""
+    return {"amplitude": AMPLITUDES[experiment["model"]], "observable": experiment["observable"]}

@@ -59,3 +59,140 @@ def two_level_density(x: np.ndarray, center: float, sigma: float) -> np.ndarray:
         / (4 * np.sqrt(np.pi) * sigma)
         * (2 * gauss + np.sqrt(2 * np.pi) * u * erf(u / np.sqrt(2)))
     )
+
+
+# --- Cluster densities and their log-likelihoods ------------------------------------
+#
+# Convention: a sample is the *sorted* vector of a cluster's ``n`` levels (eigenvalues
+# carry no labels), so every joint log-likelihood below is the log-density of the sorted
+# vector: ``n!`` times a density that is symmetric in its ``n`` arguments. This puts the
+# joint models (Coulomb gas, two-component pair) and the independent-levels models
+# (semicircle, Gaussian) on the same footing, so their log-likelihoods on the same levels
+# can be compared (likelihood ratios, AIC/BIC).
+
+
+def _sorted_levels_log_count(levels: int) -> float:
+    """``log n!``: the orderings folded into the density of a sorted ``n``-vector."""
+    return float(gammaln(levels + 1))
+
+
+def coulomb_gas_log_likelihood(
+    levels: np.ndarray, center: float, sigma: float, beta: float = 1.0
+) -> float:
+    """Log-likelihood of sorted cluster levels under the equal-width Coulomb gas.
+
+    ``levels`` is ``(samples, n)``, one sample of the cluster per row (in any order).
+    The labelled density ``P(x) = Π_{i<j} |x_i − x_j|^β exp(−Σ_i (x_i − x0)²/(2σ²)) / Z``
+    has ``log Z = log Z_n(β) + (n + βn(n−1)/2) log σ``, with ``Z_n(β)`` the Mehta–Selberg
+    integral (`coulomb_gas_log_normaliser`); the sorted vector has density ``n! P(x)``.
+    Returns the total over samples. Its maximum over ``(x0, σ)`` is at
+    `sgd_dyson.fits.coulomb_gas_width` (2 free parameters at fixed β).
+    """
+    levels = np.asarray(levels, dtype=float)
+    samples, n = levels.shape
+    rows, cols = np.triu_indices(n, k=1)
+    repulsion = np.sum(np.log(np.abs(levels[:, rows] - levels[:, cols])))
+    confinement = np.sum((levels - center) ** 2) / (2 * sigma**2)
+    degrees = n + beta * n * (n - 1) / 2
+    log_normaliser = coulomb_gas_log_normaliser(n, beta) + degrees * np.log(sigma)
+    return float(
+        beta * repulsion - confinement + samples * (_sorted_levels_log_count(n) - log_normaliser)
+    )
+
+
+def two_component_log_likelihood(
+    levels: np.ndarray, center: float, sigma1: float, sigma2: float
+) -> float:
+    """Log-likelihood of level pairs under the two-component (unequal-width) density.
+
+    The labelled pair density is ``p(x1, x2) = |x1 − x2| φ1(x1) φ2(x2) / E|X1 − X2|``,
+    ``φk`` the normal density ``N(x0, σk²)`` (the two-component form of science.md: one
+    level in each well of width ``σk``). Its normaliser is exact: for independent
+    ``Xk ~ N(x0, σk²)``, ``X1 − X2 ~ N(0, σ1² + σ2²)``, so
+    ``E|X1 − X2| = sqrt(2/π) sqrt(σ1² + σ2²)`` (folded normal). Which level carries which
+    width is not observed, so a sorted pair ``a ≤ b`` has the symmetrised density
+    ``q(a, b) = p(a, b) + p(b, a)``, normalised to 1 over ``a ≤ b``. At ``σ1 = σ2`` it is
+    the equal-width Coulomb gas (`coulomb_gas_log_likelihood`, β = 1, n = 2) exactly.
+
+    ``levels`` is ``(samples, 2)``; returns the total over samples.
+    """
+    levels = np.sort(np.asarray(levels, dtype=float), axis=1)
+    lower, upper = levels[:, 0] - center, levels[:, 1] - center
+    log_gauss = -np.log(2 * np.pi * sigma1 * sigma2)
+    lower_in_first = log_gauss - lower**2 / (2 * sigma1**2) - upper**2 / (2 * sigma2**2)
+    upper_in_first = log_gauss - upper**2 / (2 * sigma1**2) - lower**2 / (2 * sigma2**2)
+    log_normaliser = 0.5 * np.log(2 / np.pi) + 0.5 * np.log(sigma1**2 + sigma2**2)
+    return float(
+        np.sum(np.log(upper - lower) + np.logaddexp(lower_in_first, upper_in_first))
+        - levels.shape[0] * log_normaliser
+    )
+
+
+def two_component_density(x: np.ndarray, center: float, sigma1: float, sigma2: float) -> np.ndarray:
+    """One-level density of the two-component pair (a level picked at random), normalised to 1.
+
+    Marginalising ``p(x1, x2)`` of `two_component_log_likelihood` needs
+    ``∫ |x − x'| φk(x') dx' = E|x − Xk| = σk sqrt(2/π) e^{−y²/(2σk²)} + y erf(y/(√2 σk))``
+    with ``y = x − x0`` (folded-normal mean). Averaging the two levels' marginals:
+    ``ρ(x) = [φ1(x) E|x − X2| + φ2(x) E|x − X1|] / (2 sqrt(2/π) sqrt(σ1² + σ2²))``.
+    At ``σ1 = σ2 = σ`` this is `two_level_density`.
+    """
+    y = np.asarray(x, dtype=float) - center
+
+    def gauss(sigma: float) -> np.ndarray:
+        return np.exp(-(y**2) / (2 * sigma**2)) / (np.sqrt(2 * np.pi) * sigma)
+
+    def mean_distance(sigma: float) -> np.ndarray:
+        return sigma * np.sqrt(2 / np.pi) * np.exp(-(y**2) / (2 * sigma**2)) + y * erf(
+            y / (np.sqrt(2) * sigma)
+        )
+
+    normaliser = 2 * np.sqrt(2 / np.pi) * np.sqrt(sigma1**2 + sigma2**2)
+    return (gauss(sigma1) * mean_distance(sigma2) + gauss(sigma2) * mean_distance(sigma1)) / (
+        normaliser
+    )
+
+
+def semicircle_density(x: np.ndarray, center: float, radius: float) -> np.ndarray:
+    """Wigner semicircle ``ρ(x) = 2/(πR²) sqrt(R² − (x − x0)²)`` on ``|x − x0| ≤ R``, else 0.
+
+    The large-``n`` level density of an ``n``-level Coulomb gas of width σ, with
+    ``R = σ sqrt(2βn)`` (Wigner 1955; science.md).
+    """
+    y = np.asarray(x, dtype=float) - center
+    return 2 / (np.pi * radius**2) * np.sqrt(np.clip(radius**2 - y**2, 0.0, None))
+
+
+def semicircle_log_likelihood(levels: np.ndarray, center: float, radius: float) -> float:
+    """Log-likelihood of sorted cluster levels treated as independent semicircle draws.
+
+    ``Σ_samples [log n! + Σ_i log ρ(x_i)]`` with ρ from `semicircle_density`: the levels of
+    a sample are treated as independent (their repulsion is ignored), and ``log n!``
+    makes it the density of the sorted vector (see the convention above). ``−inf`` when
+    a level lies on or outside the support ``|x − x0| < R``.
+    """
+    levels = np.asarray(levels, dtype=float)
+    samples, n = levels.shape
+    inside = radius**2 - (levels - center) ** 2
+    if np.any(inside <= 0):
+        return -np.inf
+    return float(
+        samples * _sorted_levels_log_count(n)
+        + levels.size * np.log(2 / (np.pi * radius**2))
+        + 0.5 * np.sum(np.log(inside))
+    )
+
+
+def gaussian_log_likelihood(levels: np.ndarray, center: float, sigma: float) -> float:
+    """Log-likelihood of sorted cluster levels treated as independent ``N(x0, σ²)`` draws.
+
+    ``Σ_samples [log n! + Σ_i log φ(x_i)]``; for single levels (``n = 1``) the plain
+    Gaussian log-likelihood. Equals `coulomb_gas_log_likelihood` at ``n = 1``.
+    """
+    levels = np.asarray(levels, dtype=float)
+    samples, n = levels.shape
+    return float(
+        samples * _sorted_levels_log_count(n)
+        - levels.size * np.log(np.sqrt(2 * np.pi) * sigma)
+        - np.sum((levels - center) ** 2) / (2 * sigma**2)
+    )

@@ -56,3 +56,23 @@ def line_through_origin(
     chi2_per_dof = float(np.sum(weight * (y - slope * x) ** 2) / dof) if dof else np.nan
     scale_factor = max(1.0, chi2_per_dof) if dof else 1.0
     return slope, float(np.sqrt(scale_factor / information)), chi2_per_dof
+
+
+def integrated_autocorrelation_time(series: np.ndarray) -> float:
+    """Integrated autocorrelation time ``τ = ½ + Σ_{k≥1} ρ_k`` of ``(chains, times)`` series.
+
+    In units of the sampling interval: independent samples give ½, and the
+    variance of a mean of ``N`` samples is ``2τ σ²/N``. ``ρ_k`` is the
+    chain-averaged autocorrelation around the grand mean, summed up to the
+    first non-positive value (initial positive sequence, Geyer 1992). Needs at
+    least two times; the chains must be stationary.
+    """
+    deviations = series - series.mean()
+    variance = np.mean(deviations**2)
+    tau = 0.5
+    for lag in range(1, series.shape[1]):
+        rho = np.mean(deviations[:, lag:] * deviations[:, :-lag]) / variance
+        if rho <= 0:
+            break
+        tau += rho
+    return float(tau)

@@ -35,10 +35,11 @@ class Column:
     description: str
 
 
-_POINT = [
-    Column("learning_rate", pa.float64(), "1", "SGD learning rate α"),
-    Column("batch_size", pa.int64(), "samples", "mini-batch size |B|"),
-    Column("noise", pa.float64(), "1", "noise scale ε (injected GOE scale or label std)"),
+_POINT = [  # what a model does not sweep is null
+    Column("learning_rate", pa.float64(), "1", "learning rate α (SGD, RBM)"),
+    Column("batch_size", pa.int64(), "samples", "mini-batch size |B| (SGD, RBM chains)"),
+    Column("noise", pa.float64(), "1", "noise scale ε: injected GOE scale or label std (SGD)"),
+    Column("temperature", pa.float64(), "1", "temperature T (Dyson model)"),
 ]
 _CLUSTER_STATISTICS = [
     Column("cluster", pa.int64(), "1", "degenerate group of the target, 0 = lowest"),
@@ -58,9 +59,37 @@ _CLUSTER_STATISTICS = [
     Column("surmise_chi2", pa.float64(), "1", "Pearson χ² of s = S/⟨S⟩ against P_β(s)"),
     Column("surmise_dof", pa.int64(), "1", "degrees of freedom of surmise_chi2"),
     Column("surmise_pvalue", pa.float64(), "1", "p-value of surmise_chi2"),
+    Column("spacing_ratio", pa.float64(), "1", "⟨r⟩, r = min/max of neighbouring spacings (n ≥ 3)"),
+    Column("spacing_ratio_err", pa.float64(), "1", "jackknife error of ⟨r⟩"),
+    Column("spacing_ratio_goe", pa.float64(), "1", "⟨r⟩ of sampled GOE matrices of the same size"),
+    Column("best_density", pa.string(), "", "density model with the lowest AIC (density_fit)"),
+    Column("two_component_lr", pa.float64(), "1", "2Δ log L, two-component over equal width"),
+    Column("two_component_pvalue", pa.float64(), "1", "χ²(1) p-value of two_component_lr"),
+    Column(
+        "autocorrelation_steps",
+        pa.float64(),
+        "steps",
+        "integrated autocorrelation time of the cluster's mean spacing (single level: its "
+        "value) between the snapshots used; half their spacing = independent snapshots",
+    ),
     Column("replicas", pa.int64(), "1", "replicas that did not diverge"),
     Column("diverged_replicas", pa.int64(), "1", "replicas that diverged (NaN/Inf or too large)"),
     Column("status", pa.string(), "", "ok | diverged (some replicas) | all_diverged"),
+]
+
+_DENSITY_FIT = [
+    Column("cluster", pa.int64(), "1", "degenerate group of the target, 0 = lowest"),
+    Column("levels", pa.int64(), "1", "number of levels in the cluster"),
+    Column("density", pa.string(), "", "equal_width | two_component | semicircle | gaussian"),
+    Column("parameters", pa.int64(), "1", "free parameters of the density model"),
+    Column("observations", pa.int64(), "1", "levels (or level tuples) in the likelihood"),
+    Column("center", pa.float64(), "observable", "fitted centre x0"),
+    Column("width", pa.float64(), "observable", "σ (σ1 ≥ σ2 for two_component; R, semicircle)"),
+    Column("second_width", pa.float64(), "observable", "σ2 of the two-component density"),
+    Column("log_likelihood", pa.float64(), "1", "maximised log-likelihood"),
+    Column("aic", pa.float64(), "1", "Akaike information criterion 2k − 2 log L"),
+    Column("bic", pa.float64(), "1", "Bayesian information criterion k ln n − 2 log L"),
+    Column("delta_aic", pa.float64(), "1", "AIC minus the cluster's lowest AIC"),
 ]
 
 SCHEMAS: dict[str, list[Column]] = {
@@ -68,7 +97,7 @@ SCHEMAS: dict[str, list[Column]] = {
         Column("experiment", pa.string(), "", "experiment name"),
         Column("point", pa.string(), "", "point id, the {point} of file names"),
         *_POINT,
-        Column("ratio", pa.float64(), "1", "α/|B|"),
+        Column("ratio", pa.float64(), "1", "effective temperature: α/|B|, or T (Dyson)"),
         Column("scans", pa.list_(pa.string()), "", "names of the sweep grids holding the point"),
         Column("root_seed", pa.int64(), "", "config seed"),
         Column("point_seed", pa.int64(), "", "point key of the SeedSequence spawn key"),
@@ -97,12 +126,20 @@ SCHEMAS: dict[str, list[Column]] = {
         *_POINT,
     ],
     "fit": [Column("point", pa.string(), "", "point id"), *_POINT, *_CLUSTER_STATISTICS],
+    "density_fit": [Column("point", pa.string(), "", "point id"), *_POINT, *_DENSITY_FIT],
+    "density_fits": [
+        Column("experiment", pa.string(), "", "experiment name"),
+        Column("point", pa.string(), "", "point id"),
+        *_POINT,
+        Column("ratio", pa.float64(), "1", "effective temperature: α/|B|, or T (Dyson)"),
+        *_DENSITY_FIT,
+    ],
     "scaling": [
         Column("experiment", pa.string(), "", "experiment name"),
         Column("point", pa.string(), "", "point id"),
         *_POINT,
-        Column("ratio", pa.float64(), "1", "α/|B|"),
-        Column("amplitude", pa.float64(), "1", "noise amplitude A (teacher–student: ε²)"),
+        Column("ratio", pa.float64(), "1", "effective temperature: α/|B|, or T (Dyson)"),
+        Column("amplitude", pa.float64(), "1", "amplitude A: ε² (SGD), x* (RBM), 1 (Dyson)"),
         Column("scale", pa.float64(), "1", "scaling variable sqrt(ratio × amplitude)"),
         Column("scans", pa.list_(pa.string()), "", "names of the sweep grids holding the point"),
         *_CLUSTER_STATISTICS,
@@ -111,7 +148,7 @@ SCHEMAS: dict[str, list[Column]] = {
     "scaling_fit": [
         Column("experiment", pa.string(), "", "experiment name"),
         Column("quantity", pa.string(), "", "mean_spacing or sqrt_pi_sigma (= √π σ)"),
-        Column("cluster", pa.int64(), "1", "degenerate group of the target"),
+        Column("cluster", pa.int64(), "1", "degenerate group of the target; −1 = all pairs"),
         Column("slope", pa.float64(), "1", "weighted least-squares slope against scale"),
         Column("slope_err", pa.float64(), "1", "its error, scaled by sqrt(chi2_dof) if > 1"),
         Column("chi2_dof", pa.float64(), "1", "χ² per degree of freedom of the line"),

@@ -1,20 +1,23 @@
 """The teacher–student model trained by plain mini-batch SGD, vectorised over replicas.
 
-Teacher ``y = W* x`` (plus label noise), student ``ŷ = W x``, loss per sample
-``½ |y − ŷ|²`` (Aarts, Lucini & Park 2025). With ``x ~ N(0, I)`` the
+Teacher ``y = Z W* x`` (plus label noise ``ε ξ``), student ``ŷ = Z W x``, loss
+per sample ``½ |y − ŷ|²`` (Aarts, Lucini & Park 2025; with a fixed hidden layer
+``Z``, Park et al. 2024). ``Z`` is an ``N×N`` matrix shared by teacher and
+student and never trained; ``Z = I`` is the model without a hidden layer. With
+``y − ŷ = Z (W* − W) x + ε ξ`` the per-sample gradient is
+``∇_W loss = ZᵀZ (W − W*) x xᵀ − ε Zᵀ ξ xᵀ``, and with ``x ~ N(0, I)`` the
 mini-batch gradient depends on the batch only through second moments:
 
-    mean_b ∇_W loss = (W − W*) Ĉ_xx − ε Ĉ_ξx + Ā,
+    mean_b ∇_W loss = ZᵀZ (W − W*) Ĉ_xx − ε Zᵀ Ĉ_ξx + Ā,
 
 with ``Ĉ_xx = mean_b x_b x_bᵀ``, ``Ĉ_ξx = mean_b ξ_b x_bᵀ`` (label noise) and
-``Ā`` the batch mean of the per-sample GOE matrices (injected noise; a mean of
-``|B|`` GOE matrices of scale ε is one GOE matrix of scale ε/√|B|). Sampling
-these moments directly is exact in distribution and keeps memory independent
-of ``|B|``. Weights are ``(replicas, N, N)`` arrays, replicas on axis 0.
+``Ā`` the batch mean of the per-sample GOE matrices (injected noise, added to
+the gradient as is, so no ``Z``; a mean of ``|B|`` GOE matrices of scale ε is
+one GOE matrix of scale ε/√|B|). Sampling these moments directly is exact in
+distribution and keeps memory independent of ``|B|``. Weights are
+``(replicas, N, N)`` arrays, replicas on axis 0.
 """
 
-import logging
-import time
 from dataclasses import dataclass
 from functools import partial
 
@@ -22,9 +25,14 @@ import numpy as np
 
 from .sampling import batch_second_moments, goe_matrices
 from .seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
-from .simulation import Snapshots, chunk_boundaries, diverged, snapshot_steps
-
-logger = logging.getLogger(__name__)
+from .simulation import (
+    Progress,
+    Snapshots,
+    chunk_boundaries,
+    diverged,
+    snapshot_steps,
+    surviving_snapshots,
+)
 
 CHUNK_ELEMENTS = 2**22
 """Upper bound on the elements of one chunk's per-step random arrays (memory)."""
@@ -49,6 +57,8 @@ class TeacherStudentRun:
     noise: float
     root_seed: int
     point_seed: int
+    hidden: tuple[float, ...] | None = None
+    """Singular values of the hidden layer ``Z`` (`hidden_matrix`); None: ``Z = I``."""
 
     @property
     def size(self) -> int:
@@ -60,15 +70,59 @@ def teacher_matrix(singular_values: tuple[float, ...]) -> np.ndarray:
     return np.diag(np.asarray(singular_values, dtype=float))
 
 
+def haar_orthogonal(generator: np.random.Generator, dim: int) -> np.ndarray:
+    """A Haar-random ``dim×dim`` orthogonal matrix: QR of a Gaussian matrix, signs fixed.
+
+    Multiplying the columns of ``Q`` by the signs of ``diag(R)`` makes the
+    decomposition unique, and then ``Q`` is Haar-distributed (Mezzadri 2007).
+    """
+    q, r = np.linalg.qr(generator.standard_normal((dim, dim)))
+    signs = np.sign(np.diag(r))
+    signs[signs == 0] = 1.0
+    return q * signs
+
+
+def hidden_matrix(singular_values: tuple[float, ...], root_seed: int) -> np.ndarray:
+    """The fixed hidden layer ``Z = U diag(singular_values) Vᵀ``, ``U``, ``V`` Haar-random.
+
+    The frames come from the stream ``seed_sequence(root_seed, 0, 0, 0,
+    Stream.HIDDEN_FRAME)`` (``U`` first, then ``V``), so ``Z`` depends on the
+    root seed and the singular values only (their order included): every
+    point of a study, and every replica, sees the same ``Z``. The frame matters:
+    ``ZᵀZ = V diag(z²) Vᵀ`` sets the directions of the student's fast and slow modes
+    relative to the teacher's. Unit singular values give an orthogonal ``Z``,
+    under which the model's law is that of ``Z = I`` (the random numbers differ).
+    """
+    values = np.asarray(singular_values, dtype=float)
+    generator = np.random.default_rng(seed_sequence(root_seed, 0, 0, 0, Stream.HIDDEN_FRAME))
+    left = haar_orthogonal(generator, values.size)
+    right = haar_orthogonal(generator, values.size)
+    return (left * values) @ right.T
+
+
+def hidden_layer(run: TeacherStudentRun) -> np.ndarray | None:
+    """``Z`` of ``run`` (`hidden_matrix`), or None without a hidden layer."""
+    if run.hidden is None:
+        return None
+    if len(run.hidden) != run.size:
+        raise ValueError(
+            f"hidden has {len(run.hidden)} singular values, the teacher {run.size}: Z must be N×N"
+        )
+    return hidden_matrix(run.hidden, run.root_seed)
+
+
 class _BatchSource:
     """The per-step random inputs of SGD for one protocol: (Ĉ_xx, additive term).
 
     Returns, for a chunk of ``steps`` consecutive steps, ``input_moment`` and
-    ``additive``, both ``(steps, replicas, N, N)``.
+    ``additive``, both ``(steps, replicas, N, N)``. The additive term is the
+    gradient's: ``Ā`` (injected) or ``−ε Zᵀ Ĉ_ξx`` (label), with ``Z`` the
+    hidden layer (`hidden`, None for ``Z = I``).
     """
 
     def __init__(self, run: TeacherStudentRun):
         self.run = run
+        self.hidden = hidden_layer(run)
         sizes = draw_sizes(run.replicas, run.dataset_draws)
         self.draw_of_replica = np.repeat(np.arange(run.dataset_draws), sizes)
         # Label noise enters through the joint moments of u = [x; ξ].
@@ -128,6 +182,8 @@ class _BatchSource:
             )
         else:
             additive = -run.noise * moments[..., size:, :size]
+            if self.hidden is not None:
+                additive = self.hidden.T @ additive
         return moments[..., :size, :size], additive
 
 
@@ -149,13 +205,16 @@ def initial_weights(run: TeacherStudentRun) -> np.ndarray:
 def simulate(run: TeacherStudentRun) -> Snapshots:
     """Train ``run.replicas`` students by SGD and keep their weights at the snapshots.
 
-    The update is ``W ← W − α [(W − W*) Ĉ_xx + additive]`` (module docstring).
-    A replica found diverged (`diverged`) at the end of a chunk is counted,
-    reset to zero so its numbers cannot overflow, and left out of every
-    snapshot: its numbers are never reported as a result.
+    The update is ``W ← W − α [ZᵀZ (W − W*) Ĉ_xx + additive]`` (module
+    docstring); without a hidden layer the product with ``ZᵀZ = I`` is skipped,
+    so ``hidden=None`` gives the numbers of the model without one. A replica
+    found diverged (`diverged`) at the end of a chunk is counted, reset to zero
+    so its numbers cannot overflow, and left out of every snapshot: its numbers
+    are never reported as a result.
     """
     teacher = teacher_matrix(run.teacher)
     source = _BatchSource(run)
+    gram = None if source.hidden is None else source.hidden.T @ source.hidden
     weights = initial_weights(run)
     replicas = len(weights)
     kept_steps = snapshot_steps(run.steps, run.snapshot_every)
@@ -166,7 +225,8 @@ def simulate(run: TeacherStudentRun) -> Snapshots:
     kept = []
     delta = np.empty_like(weights)
     gradient = np.empty_like(weights)
-    step, started, last_report = 0, time.monotonic(), time.monotonic()
+    pulled = None if gram is None else np.empty_like(weights)  # ZᵀZ (W − W*)
+    step, progress = 0, Progress(run.steps)
     for end in chunk_boundaries(run.steps, kept_steps, epoch, max_chunk):
         if epoch is not None and step % epoch == 0:
             source.start_epoch()
@@ -174,7 +234,11 @@ def simulate(run: TeacherStudentRun) -> Snapshots:
         with np.errstate(over="ignore", invalid="ignore"):
             for t in range(end - step):
                 np.subtract(weights, teacher, out=delta)
-                np.matmul(delta, input_moment[t], out=gradient)
+                if gram is None:
+                    np.matmul(delta, input_moment[t], out=gradient)
+                else:
+                    np.matmul(gram, delta, out=pulled)
+                    np.matmul(pulled, input_moment[t], out=gradient)
                 gradient += additive[t]
                 gradient *= run.learning_rate
                 weights -= gradient
@@ -186,22 +250,7 @@ def simulate(run: TeacherStudentRun) -> Snapshots:
             weights[newly] = 0.0
         if step in kept_steps:
             kept.append(weights.copy())
-        if time.monotonic() - last_report > 30:
-            last_report = time.monotonic()
-            rate = step / (last_report - started)
-            logger.info(
-                "step %d/%d, %.0f steps/s, about %.0f s left",
-                step,
-                run.steps,
-                rate,
-                (run.steps - step) / rate,
-            )
-    survivors = ~is_diverged
-    return Snapshots(
-        steps=kept_steps,
-        weights=np.stack(kept)[:, survivors],
-        replica=np.arange(replicas)[survivors],
-        draw=source.draw_of_replica[survivors],
-        diverged_replicas=int(is_diverged.sum()),
-        first_divergence_step=first_divergence,
+        progress.update(step)
+    return surviving_snapshots(
+        kept_steps, kept, is_diverged, source.draw_of_replica, first_divergence
     )

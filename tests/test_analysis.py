@@ -1,0 +1,151 @@
+"""The pipeline's analysis on the Dyson null model, whose answer is known exactly.
+
+The stationary law of the matrix Ornstein–Uhlenbeck process is the GOE
+Coulomb gas at temperature T: each degenerate cluster has width σ² = T, a pair
+has ⟨S⟩ = √π √T and β = 1, and a triplet's spacing ratio is that of 3×3 GOE
+matrices. Centres sit at the targets up to the second-order repulsion of the
+other clusters, (T/2) Σ_b 1/(x* − x*_b). Tolerances are 4 jackknife standard
+errors (4σ: false-failure probability ~6e-5 each).
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sgd_dyson.analysis import (
+    ALL_PAIRS,
+    fit_tables,
+    point_status,
+    scaling_fits,
+    scaling_table,
+    simulate_columns,
+    spectrum_columns,
+)
+from sgd_dyson.dyson import DysonRun, simulate
+
+TARGET = (1.0, 1.0, 2.0, 2.0, 2.0, 3.5)
+TEMPERATURE = 1.0e-4
+BURN_IN = 12  # e^-12 of the initial offset is left
+
+
+def repulsion_shift(target: float) -> float:
+    others = np.array([t for t in TARGET if t != target])
+    return TEMPERATURE / 2 * np.sum(1 / (target - others))
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[pd.DataFrame, pd.DataFrame]:
+    run = DysonRun(
+        target=TARGET,
+        temperature=TEMPERATURE,
+        time_step=1.0,
+        steps=42,
+        replicas=2000,
+        init_scale=0.1,
+        snapshot_every=3,
+        root_seed=20240723,
+        point_seed=1,
+    )
+    point = {"point": "T~0.0001", "temperature": TEMPERATURE}
+    snapshots = simulate(run)
+    columns = simulate_columns(snapshots, point)
+    scalars = pd.DataFrame({k: v for k, v in columns.items() if k != "weights"})
+    spectrum = pd.DataFrame(
+        spectrum_columns(scalars, snapshots.weights.swapaxes(0, 1).reshape(-1, 6, 6), TARGET, 1e-6)
+    )
+    settings = {
+        "targets": list(TARGET),
+        "cluster_tolerance": 1e-6,
+        "observable": "singular_values",
+        "burn_in": BURN_IN,
+        "shared_dataset": False,
+        "error_groups": 50,
+        "surmise_bins": 20,
+        "reference_samples": 20000,
+    }
+    return fit_tables(spectrum, point, settings, {"replicas": 2000, "diverged_replicas": 0})
+
+
+def within(value, expected, error, sigmas=4.0) -> bool:
+    return abs(value - expected) < sigmas * error
+
+
+def test_every_cluster_has_width_sqrt_t(fitted):
+    fit, _ = fitted
+    for row in fit.itertuples():
+        assert within(row.sigma, np.sqrt(TEMPERATURE), row.sigma_err), row
+
+
+def test_centres_sit_at_the_targets_shifted_by_the_other_clusters_repulsion(fitted):
+    fit, _ = fitted
+    for row in fit.itertuples():
+        assert within(row.center, row.target + repulsion_shift(row.target), row.center_err), row
+
+
+def test_the_pair_has_mean_spacing_sqrt_pi_sqrt_t_and_beta_one(fitted):
+    pair = fitted[0].set_index("levels").loc[2]
+    assert within(pair["mean_spacing"], np.sqrt(np.pi * TEMPERATURE), pair["mean_spacing_err"])
+    assert within(pair["beta"], 1.0, pair["beta_err"])
+    assert pair["surmise_pvalue"] > 2 * 3.2e-5  # a 4σ two-sided tail
+
+
+def test_the_triplet_spacing_ratio_matches_same_size_goe_samples(fitted):
+    triplet = fitted[0].set_index("levels").loc[3]
+    # The reference's own error: the r of 3×3 GOE has a standard deviation below 0.3.
+    reference_error = 0.3 / np.sqrt(20000)
+    error = np.hypot(triplet["spacing_ratio_err"], reference_error)
+    assert within(triplet["spacing_ratio"], triplet["spacing_ratio_goe"], error)
+    assert abs(triplet["spacing_ratio_goe"] - 0.5359) < 0.02  # near the 3×3 surmise value
+
+
+def test_density_comparison_prefers_the_coulomb_gas(fitted):
+    fit, densities = fitted
+    by_levels = fit.set_index("levels")
+    assert by_levels.loc[1, "best_density"] == "gaussian"
+    assert by_levels.loc[3, "best_density"] == "equal_width"
+    # Equal widths are the truth for the pair: the likelihood-ratio test's p-value is
+    # uniform, so it exceeds a 4σ tail with probability 1 − 6e-5. (The lowest AIC is
+    # no such test: it picks the nested two-component model 8% of the time.)
+    assert by_levels.loc[2, "two_component_pvalue"] > 2 * 3.2e-5
+    assert set(densities["density"]) == {"gaussian", "equal_width", "two_component", "semicircle"}
+    assert (densities.groupby("cluster")["delta_aic"].min() == 0).all()
+
+
+def test_scaling_fit_has_slope_sqrt_pi_and_a_line_through_all_pairs():
+    rows = []
+    for cluster, temperature in [(0, 1e-4), (0, 4e-4), (2, 1e-4), (2, 4e-4)]:
+        rows.append(
+            {
+                "experiment": "toy",
+                "point": f"T~{temperature!r}",
+                "temperature": temperature,
+                "ratio": temperature,
+                "cluster": cluster,
+                "levels": 2,
+                "target": 1.0 + cluster,
+                "status": "ok",
+                "mean_spacing": np.sqrt(np.pi * temperature),
+                "mean_spacing_err": 1e-4,
+                "sigma": np.sqrt(temperature),
+                "sigma_err": 1e-4,
+                "noise": np.nan,
+            }
+        )
+    fits = pd.DataFrame(rows)
+    sweep = fits.drop_duplicates("point")[["point", "ratio"]].assign(experiment="toy", scans=None)
+    scaling = scaling_table(
+        sweep, fits.drop(columns=["experiment", "ratio"]), "one", "singular_values"
+    )
+    lines = scaling_fits(scaling).set_index(["quantity", "cluster"])
+    assert set(lines.index.get_level_values("cluster")) == {0, 2, ALL_PAIRS}
+    np.testing.assert_allclose(lines["slope"], np.sqrt(np.pi))
+    np.testing.assert_allclose(lines["continuum_slope"], np.sqrt(np.pi))
+    assert lines.loc[("mean_spacing", ALL_PAIRS), "n_points"] == 4
+
+
+@pytest.mark.parametrize(
+    ("replicas", "diverged", "status"),
+    [(10, 0, "ok"), (10, 3, "diverged"), (10, 10, "all_diverged")],
+)
+def test_point_status_names_divergence(replicas, diverged, status):
+    assert point_status(replicas, diverged) == status

@@ -1,0 +1,238 @@
+"""The Gaussian restricted Boltzmann machine trained by persistent contrastive divergence.
+
+Visible ``φ ∈ R^n`` and hidden ``h ∈ R^n`` with energy
+
+    E(φ, h) = ½ μ² φᵀφ + hᵀh/(2σ_h²) − hᵀ W φ          (μ = mass, σ_h = hidden_std)
+
+and no biases. Integrating out ``h`` leaves ``p(φ) ∝ exp(−½ φᵀ K φ)`` with
+the kernel ``K = μ² − σ_h² X``, ``X = WᵀW``: the model is a Gaussian with
+covariance ``K⁻¹`` whenever ``K`` is positive definite. The target is a free
+scalar field of mass ``m`` on a periodic 1-D lattice (`lattice_kernel`), so
+training drives the eigenvalues of ``X`` to ``x*_k = (μ² − κ_k)/σ_h²``
+(`target_gram_eigenvalues`).
+
+Each update runs ``gibbs_steps`` block-Gibbs sweeps on ``|B|`` persistent
+chains per replica (``h | v ~ N(σ_h² W v, σ_h² I)``, then
+``v | h ~ N(Wᵀh/μ², I/μ²)``) and ascends the log-likelihood,
+
+    W ← W + α σ_h² W (C_data − Ĉ_model),   Ĉ_model = mean_b v_b v_bᵀ,
+
+with the exact data covariance ``C_data = (K*)⁻¹``. Weights are
+``(replicas, n, n)`` and chains ``(replicas, |B|, n)`` arrays (row vectors),
+replicas on axis 0; the chains are stored as ``u = μ v``, which makes both
+Gibbs half-sweeps one matmul plus standard normals (`_gibbs_sweeps`).
+"""
+
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+
+from .seeding import ReplicaStream, Stream
+from .simulation import (
+    Progress,
+    Snapshots,
+    chunk_boundaries,
+    snapshot_steps,
+    surviving_snapshots,
+)
+
+CHUNK_ELEMENTS = 2**22
+"""Upper bound on the elements of one chunk's Gibbs normals (memory)."""
+
+
+@dataclass(frozen=True)
+class GaussianRBMRun:
+    """Everything that determines one sweep point's simulation (units: weight updates)."""
+
+    size: int
+    mass: float
+    field_mass: float
+    hidden_std: float
+    gibbs_steps: int
+    steps: int
+    replicas: int
+    init_scale: float
+    snapshot_every: int
+    learning_rate: float
+    batch_size: int
+    root_seed: int
+    point_seed: int
+
+
+def lattice_kernel(size: int, field_mass: float) -> np.ndarray:
+    """Kernel ``K*`` of a free scalar field on a periodic 1-D lattice: ``(size, size)``.
+
+    ``K*_ii = 2 + m²``, ``K*_{i,i±1} = −1`` (indices mod ``size``), the discrete
+    ``−∂² + m²``. Its eigenvalues are ``κ_k = m² + 2 − 2 cos(2πk/size)``,
+    ``k = 0, …, size − 1`` (plane waves), doubly degenerate in ``k ↔ size − k``.
+    """
+    identity = np.eye(size)
+    neighbours = np.roll(identity, 1, axis=1) + np.roll(identity, -1, axis=1)
+    return (2.0 + field_mass**2) * identity - neighbours
+
+
+def target_gram_eigenvalues(
+    size: int, mass: float, field_mass: float, hidden_std: float
+) -> np.ndarray:
+    """Eigenvalues ``x*`` of ``X = WᵀW`` at which the RBM reproduces the lattice field, ascending.
+
+    ``μ² − σ_h² X = K*`` gives ``x*_k = (μ² − κ_k)/σ_h²`` with
+    ``κ_k = m² + 2 − 2 cos(2πk/size)`` (`lattice_kernel`). They are reachable
+    (``x* ≥ 0``) only if ``μ² ≥ m² + 4`` for even ``size``.
+    """
+    k = np.arange(size)
+    kappa = field_mass**2 + 2.0 - 2.0 * np.cos(2.0 * np.pi * k / size)
+    return np.sort((mass**2 - kappa) / hidden_std**2)
+
+
+def model_kernel(weights: np.ndarray, mass: float, hidden_std: float) -> np.ndarray:
+    """``K = μ² − σ_h² WᵀW`` of stacked ``W`` ``(..., n, n)``; ``p(φ) ∝ exp(−½ φᵀKφ)``."""
+    gram = np.swapaxes(weights, -1, -2) @ weights
+    return mass**2 * np.eye(weights.shape[-1]) - hidden_std**2 * gram
+
+
+def initial_weights(run: GaussianRBMRun) -> np.ndarray:
+    """Initial weights with i.i.d. ``N(0, init_scale²)`` entries: ``(replicas, n, n)``.
+
+    Drawn like `teacher_student.initial_weights` (one draw, blocks of replicas),
+    so the first blocks do not depend on the replica count.
+    """
+    stream = ReplicaStream(run.root_seed, run.point_seed, [run.replicas], (Stream.INITIAL_WEIGHTS,))
+    sample = stream.sample(
+        lambda generator, shape: generator.standard_normal((*shape, run.size, run.size)),
+        1,
+    )
+    return run.init_scale * sample[0]
+
+
+def _gibbs_normals(generator: np.random.Generator, shape: tuple[int, ...], run: GaussianRBMRun):
+    """Standard normals of ``steps × block`` updates: ``(steps, block, gibbs_steps, 2, |B|, n)``.
+
+    Index 0 of the fourth axis drives the hidden half-sweep, 1 the visible one.
+    """
+    return generator.standard_normal((*shape, run.gibbs_steps, 2, run.batch_size, run.size))
+
+
+def _gibbs_sweeps(
+    chains: np.ndarray,
+    weights: np.ndarray,
+    coupling: float,
+    normals: np.ndarray,
+    hidden: np.ndarray,
+    to_hidden: np.ndarray,
+    to_visible: np.ndarray,
+) -> None:
+    """Block-Gibbs sweeps on scaled chains ``u = μ v`` ``(R, |B|, n)``, in place.
+
+    In the scaled variables ``u = μ v`` and ``g = h/σ_h`` the conditionals
+    ``h | v ~ N(σ_h² W v, σ_h² I)`` and ``v | h ~ N(Wᵀh/μ², I/μ²)`` read
+    ``g = s W u + ξ`` and ``u = s Wᵀ g + ξ'`` with ``coupling`` ``s = σ_h/μ``
+    and standard normals ``ξ, ξ'``: each half-sweep is one matmul and one add.
+    ``weights`` ``(R, n, n)``; ``normals`` ``(R, sweeps, 2, |B|, n)`` holds ``ξ``
+    at index 0 and ``ξ'`` at 1 of axis 2. ``hidden`` ``(R, |B|, n)``,
+    ``to_hidden`` and ``to_visible`` ``(R, n, n)`` are scratch space.
+    """
+    # Row vectors: g_row = s u_row Wᵀ, u_row = s g_row W.
+    np.multiply(np.swapaxes(weights, -1, -2), coupling, out=to_hidden)
+    np.multiply(weights, coupling, out=to_visible)
+    for sweep in range(normals.shape[1]):
+        np.matmul(chains, to_hidden, out=hidden)
+        hidden += normals[:, sweep, 0]
+        np.matmul(hidden, to_visible, out=chains)
+        chains += normals[:, sweep, 1]
+
+
+def _ascent_step(
+    weights: np.ndarray,
+    chains: np.ndarray,
+    chain_scale: float,
+    data_covariance: np.ndarray,
+    rate: float,
+    moment: np.ndarray,
+    gradient: np.ndarray,
+) -> None:
+    """``W ← W + rate · W (C_data − Ĉ_model)``, ``Ĉ_model = mean_b v_b v_bᵀ``, in place.
+
+    With ``rate = α σ_h²`` this is gradient ascent on the log-likelihood: for
+    the Gaussian model with kernel ``K = μ² − σ_h² WᵀW``, the mean log-likelihood
+    of data with covariance ``C_data``, ``−½ tr(K C_data) + ½ log det K + const``,
+    has gradient ``σ_h² W (C_data − K⁻¹)`` with respect to ``W``, and
+    ``Ĉ_model`` estimates ``K⁻¹``. The chains ``(R, |B|, n)`` hold the visible
+    units scaled, ``v = chain_scale × chains``. ``moment`` and ``gradient``
+    ``(R, n, n)`` are scratch space.
+    """
+    np.matmul(np.swapaxes(chains, -1, -2), chains, out=moment)
+    moment *= -(chain_scale**2) / chains.shape[-2]
+    moment += data_covariance
+    np.matmul(weights, moment, out=gradient)
+    gradient *= rate
+    weights += gradient
+
+
+def _diverged(weights: np.ndarray, chains: np.ndarray, mass: float, hidden_std: float):
+    """Replicas whose weights or chains are not finite, or whose kernel is not positive definite.
+
+    A kernel ``μ² − σ_h² WᵀW`` with an eigenvalue ``≤ 0`` has no normalisable
+    ``p(φ)``: the Gibbs chains grow without bound. Weights ``(R, n, n)``,
+    chains ``(R, |B|, n)``; returns ``(R,)`` booleans.
+    """
+    finite = np.isfinite(weights).all(axis=(1, 2)) & np.isfinite(chains).all(axis=(1, 2))
+    with np.errstate(over="ignore", invalid="ignore"):
+        kernel = model_kernel(np.where(finite[:, None, None], weights, 0.0), mass, hidden_std)
+    finite &= np.isfinite(kernel).all(axis=(1, 2))
+    kernel[~finite] = np.eye(weights.shape[-1])  # any finite matrix: eigvalsh needs one
+    return ~finite | (np.linalg.eigvalsh(kernel)[:, 0] <= 0.0)
+
+
+def simulate(run: GaussianRBMRun) -> Snapshots:
+    """Train ``run.replicas`` RBMs and keep their weights ``W`` at the snapshots.
+
+    Every replica has its own initial weights, its own ``|B|`` persistent
+    chains (started at ``v = 1``) and its own Gibbs noise; the steps run in
+    chunks whose normals are drawn at once (step-major, so results do not
+    depend on the chunking). A replica found diverged (`_diverged`) at the end
+    of a chunk is counted, reset to ``W = 0`` with chains at 1 so its numbers
+    cannot overflow, and left out of every snapshot: its numbers are never
+    reported as a result.
+    """
+    weights = initial_weights(run)
+    replicas, size, batch = run.replicas, run.size, run.batch_size
+    noise_stream = ReplicaStream(run.root_seed, run.point_seed, [replicas], (Stream.GIBBS,))
+    data_covariance = np.linalg.inv(lattice_kernel(size, run.field_mass))
+    chains = np.full((replicas, batch, size), run.mass)  # u = μ v, started at v = 1
+    hidden = np.empty_like(chains)
+    to_hidden = np.empty_like(weights)
+    to_visible = np.empty_like(weights)
+    moment = np.empty_like(weights)
+    gradient = np.empty_like(weights)
+    rate = run.learning_rate * run.hidden_std**2
+    coupling = run.hidden_std / run.mass
+    kept_steps = snapshot_steps(run.steps, run.snapshot_every)
+    per_step = replicas * run.gibbs_steps * 2 * batch * size
+    max_chunk = max(1, CHUNK_ELEMENTS // per_step)
+    is_diverged = np.zeros(replicas, dtype=bool)
+    first_divergence = None
+    kept = []
+    step, progress = 0, Progress(run.steps)
+    for end in chunk_boundaries(run.steps, kept_steps, None, max_chunk):
+        normals = noise_stream.sample(partial(_gibbs_normals, run=run), end - step)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for t in range(end - step):
+                _gibbs_sweeps(chains, weights, coupling, normals[t], hidden, to_hidden, to_visible)
+                _ascent_step(
+                    weights, chains, 1.0 / run.mass, data_covariance, rate, moment, gradient
+                )
+        step = int(end)
+        newly = _diverged(weights, chains, run.mass, run.hidden_std) & ~is_diverged
+        if newly.any():
+            first_divergence = first_divergence or step
+            is_diverged |= newly
+            weights[newly] = 0.0
+            chains[newly] = run.mass
+        if step in kept_steps:
+            kept.append(weights.copy())
+        progress.update(step)
+    return surviving_snapshots(
+        kept_steps, kept, is_diverged, np.zeros(replicas, dtype=int), first_divergence
+    )
