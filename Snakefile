@@ -13,6 +13,10 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
+
+report: "workflow/report/workflow.rst"
+
+
 # The science package lives in workflow/; put it on the path of this process
 # and of every job (local, or submitted to a cluster) without an install step.
 PACKAGE_ROOT = str(Path(workflow.basedir) / "workflow")

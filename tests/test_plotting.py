@@ -575,21 +575,43 @@ def test_spacing_distribution_pools_unfolded_spacings_per_scan(experiment):
     assert lonely.get_title() == "lonely (1 point)"
 
 
-def test_spacing_distribution_pools_every_cluster_of_two_or_more_levels(many_clusters, dyson):
-    figure = plotting.spacing_distribution_figure(
-        many_clusters["scaling"], many_clusters["spectra"], "gram_eigenvalue"
-    )
-    by_scan = {axes.get_title().split(" (")[0]: axes for axes in figure.axes}
-    assert set(by_scan) == {"α scan", "|B| scan"}
-    points = {"α scan": 3, "|B| scan": 2}
-    for scan, axes in by_scan.items():
-        # four pairs, one spacing each per sample and point; the singles add none
-        assert f"{points[scan] * 4 * SAMPLES} spacings of 4 clusters" in legend_texts(axes)
-        assert histogram_area(axes) == pytest.approx(1.0)
+def test_spacing_distribution_pools_every_cluster_of_two_or_more_levels(dyson):
+    # one pair (and a triplet): the per-scan layout, pooling both clusters
     figure = plotting.spacing_distribution_figure(dyson["scaling"], dyson["spectra"], COLUMN)
     (axes,) = figure.axes
+    assert axes.get_title() == "temperature scan (3 points)"
     # a pair (one spacing) and a triplet (two) per sample, at three temperatures
     assert f"{3 * 3 * SAMPLES} spacings of 2 clusters" in legend_texts(axes)
+    assert histogram_area(axes) == pytest.approx(1.0)
+
+
+def test_spacing_distribution_draws_one_panel_per_pair_when_there_are_several(many_clusters):
+    scaling = many_clusters["scaling"]
+    figure = plotting.spacing_distribution_figure(
+        scaling, many_clusters["spectra"], "gram_eigenvalue"
+    )
+    pairs = ["1.382", "2.382", "3.618", "4.618"]
+    assert [axes.get_title() for axes in figure.axes] == [f"pair at x* = {x}" for x in pairs]
+    points = len(RBM_POINTS)  # every point, whatever its scans; the singles get no panel
+    for axes, cluster in zip(figure.axes, (1, 2, 3, 4), strict=True):
+        assert_labelled(axes)
+        texts = legend_texts(axes)
+        # one spacing per sample and point, pooled over the experiment's points
+        assert f"{points * SAMPLES} spacings at {points} points" in texts
+        assert "GOE surmise (β = 1)" in texts
+        betas = scaling.loc[scaling["cluster"] == cluster, "beta"]
+        assert f"P_β(s), fitted β ∈ [{betas.min():.2f}, {betas.max():.2f}]" in texts
+        (surmise,) = axes.lines
+        np.testing.assert_allclose(surmise.get_ydata(), surmise_pdf(surmise.get_xdata(), 1.0))
+        assert histogram_area(axes) == pytest.approx(1.0)
+    # each point is unfolded by its own mean spacing: the pooled spacings average to one
+    heights = np.array([patch.get_height() for patch in figure.axes[0].patches])
+    centres = np.array([patch.get_x() + patch.get_width() / 2 for patch in figure.axes[0].patches])
+    widths = np.array([patch.get_width() for patch in figure.axes[0].patches])
+    assert np.sum(heights * widths * centres) == pytest.approx(1.0, abs=0.05)
+    # with singular values, the target is λ*
+    figure = plotting.spacing_distribution_figure(scaling, many_clusters["spectra"], COLUMN)
+    assert figure.axes[1].get_title() == "pair at λ* = 2.382"
 
 
 def test_unfolded_spacings_have_mean_one():

@@ -87,6 +87,11 @@ def report_file():
     return f"{RESULTS}/report.html"
 
 
+def report_category(plot):
+    """Report section of a figure: the eigenvalue flows open the report (sections sort by name)."""
+    return "1. Eigenvalue flow" if plot == "eigenvalue_flow" else "{experiment}"
+
+
 def points(experiment):
     return SWEEPS[experiment]["point"].tolist()
 

@@ -11,7 +11,7 @@ rule plots:
                 report(
                     plot_file(plot, extension),
                     caption=f"../report/{plot}.rst",
-                    category="{experiment}",
+                    category=report_category(plot),
                     labels={"experiment": "{experiment}", "figure": plot},
                 )
                 if extension == "png"

@@ -43,6 +43,8 @@ LEVEL_LABELS = {
     "singular_value": "singular value λ of W",
     "gram_eigenvalue": "eigenvalue x of X = WᵀW",
 }
+TARGET_SYMBOLS = {"singular_value": "λ*", "gram_eigenvalue": "x*"}
+"""The symbol of a target level in the analysed column."""
 LEVEL_FUNCTIONS = {"singular_value": singular_values, "gram_eigenvalue": gram_eigenvalues}
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "*"]
 PNG_DPI = 200
@@ -455,56 +457,93 @@ def draw_surmise_band(axes: Axes, s: np.ndarray, betas: pd.Series) -> None:
     axes.fill_between(s, curves.min(axis=0), curves.max(axis=0), color="C1", alpha=0.3, label=label)
 
 
+def draw_spacing_panel(
+    axes: Axes,
+    rows: pd.DataFrame,
+    levels: Mapping[str, Mapping[int, np.ndarray]],
+    title: str,
+    count_points: bool = False,
+) -> None:
+    """Histogram of the unfolded spacings of ``rows`` (scaling rows) against the surmises.
+
+    Each row's neighbour spacings are divided by the mean spacing of its own
+    point and cluster. The legend counts the spacings, the clusters they pool
+    if several and, with ``count_points``, the points.
+    """
+    pooled = [
+        unfolded_spacings(levels[row["point"]][row["cluster"]])
+        for _, row in rows.iterrows()
+        if row["cluster"] in levels[row["point"]]
+    ]
+    axes.set_title(title, fontsize="medium")
+    axes.set_xlabel("unfolded spacing s = S/⟨S⟩ (dimensionless)")
+    axes.set_ylabel("P(s) (dimensionless)")
+    s = np.concatenate(pooled) if pooled else np.empty(0)
+    grid = np.linspace(0, max(3.5, s.max(initial=0.0)), 400)
+    if s.size:
+        bins = int(np.clip(np.sqrt(s.size) / 1.5, 8, 40))
+        clusters, points = rows["cluster"].nunique(), rows["point"].nunique()
+        label = f"{s.size} spacings"
+        if clusters > 1:
+            label += f" of {clusters} clusters"
+        if count_points:
+            label += f" at {points} point{'s' if points != 1 else ''}"
+        axes.hist(
+            s,
+            bins=np.linspace(0, grid[-1], bins + 1),
+            density=True,
+            color="0.75",
+            edgecolor="0.45",
+            label=label,
+        )
+        draw_surmise_band(axes, grid, rows["beta"].dropna())
+    axes.plot(grid, surmise_pdf(grid, 1.0), color="C3", label="GOE surmise (β = 1)")
+    axes.set_xlim(0, grid[-1])
+    axes.set_ylim(bottom=0)
+    axes.legend(
+        fontsize="small",
+        title=None if s.size else "no point without diverged replicas",
+        title_fontsize="small",
+    )
+
+
 def spacing_distribution_figure(
     scaling: pd.DataFrame, spectra: Mapping[str, pd.DataFrame], column: str
 ) -> Figure:
-    """Distribution of the unfolded spacing ``s = S/⟨S⟩``, one panel per scan of the sweep.
+    """Distribution of the unfolded spacing ``s = S/⟨S⟩``: per scan, or per pair if several.
 
-    Pools, over the scan's ok points and their clusters of ≥ 2 levels, the
-    neighbour spacings each divided by the mean spacing of its own point and
-    cluster. Overlays the GOE Wigner surmise ``P(s) = (π/2) s exp(−π s²/4)``
-    and shades the surmises ``P_β`` over the range of the per-point fitted β.
+    With more than one pair cluster in the target (the Gaussian RBM's four
+    pairs, an N = 10 teacher's), one panel per pair, pooling that pair's
+    spacings over every ok point of the experiment. Otherwise one panel per
+    scan of the sweep, pooling over the scan's ok points and their clusters
+    of ≥ 2 levels. Every spacing is divided by the mean spacing of its own
+    point and cluster. Overlays the GOE Wigner surmise
+    ``P(s) = (π/2) s exp(−π s²/4)`` and shades the surmises ``P_β`` over the
+    range of the per-point fitted β of the panel's rows.
     """
-    scans = scan_names(scaling)
     usable = pair_statistics(scaling)
-    figure = panels_figure(min(len(scans), PANEL_COLUMNS), -(-len(scans) // PANEL_COLUMNS))
+    clusters = cluster_table(scaling)
+    pairs = clusters[clusters["levels"] == 2]
+    several_pairs = len(pairs) > 1
+    if several_pairs:
+        symbol = TARGET_SYMBOLS[column]
+        panels = [
+            (f"pair at {symbol} = {pair.target:.4g}", usable[usable["cluster"] == pair.cluster])
+            for pair in pairs.itertuples()
+        ]
+    else:
+        panels = []
+        for scan in scan_names(scaling):
+            rows = usable[scan_mask(usable, scan)]
+            points = rows["point"].nunique()
+            panels.append((f"{scan} ({points} point{'s' if points != 1 else ''})", rows))
+    figure = panels_figure(min(len(panels), PANEL_COLUMNS), -(-len(panels) // PANEL_COLUMNS))
     set_figure_title(
         figure, scaling, f"level spacings against the Wigner surmise ({LEVEL_LABELS[column]})"
     )
     levels = {point: cluster_levels(spectra[point], column) for point in usable["point"].unique()}
-    for axes, scan in zip(panel_grid(figure, len(scans)), scans, strict=True):
-        rows = usable[scan_mask(usable, scan)]
-        pooled = [
-            unfolded_spacings(levels[row["point"]][row["cluster"]])
-            for _, row in rows.iterrows()
-            if row["cluster"] in levels[row["point"]]
-        ]
-        points = rows["point"].nunique()
-        axes.set_title(f"{scan} ({points} point{'s' if points != 1 else ''})", fontsize="medium")
-        axes.set_xlabel("unfolded spacing s = S/⟨S⟩ (dimensionless)")
-        axes.set_ylabel("P(s) (dimensionless)")
-        s = np.concatenate(pooled) if pooled else np.empty(0)
-        grid = np.linspace(0, max(3.5, s.max(initial=0.0)), 400)
-        if s.size:
-            bins = int(np.clip(np.sqrt(s.size) / 1.5, 8, 40))
-            clusters = rows["cluster"].nunique()
-            axes.hist(
-                s,
-                bins=np.linspace(0, grid[-1], bins + 1),
-                density=True,
-                color="0.75",
-                edgecolor="0.45",
-                label=f"{s.size} spacings" + (f" of {clusters} clusters" if clusters > 1 else ""),
-            )
-            draw_surmise_band(axes, grid, rows["beta"].dropna())
-        axes.plot(grid, surmise_pdf(grid, 1.0), color="C3", label="GOE surmise (β = 1)")
-        axes.set_xlim(0, grid[-1])
-        axes.set_ylim(bottom=0)
-        axes.legend(
-            fontsize="small",
-            title=None if s.size else "no point without diverged replicas",
-            title_fontsize="small",
-        )
+    for axes, (title, rows) in zip(panel_grid(figure, len(panels)), panels, strict=True):
+        draw_spacing_panel(axes, rows, levels, title, count_points=several_pairs)
     return figure
 
 
