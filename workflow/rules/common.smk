@@ -31,7 +31,6 @@ SWEEPS = {
 wildcard_constraints:
     experiment="|".join(re.escape(name) for name in EXPERIMENTS),
     point=r"[A-Za-z]+~[^/]+",
-    plot="|".join(FIGURES),
 
 
 # Paths: one helper per kind of file; the defaults are the rules' wildcards.
