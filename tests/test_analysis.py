@@ -89,6 +89,12 @@ def test_the_pair_has_mean_spacing_sqrt_pi_sqrt_t_and_beta_one(fitted):
     assert pair["surmise_pvalue"] > 2 * 3.2e-5  # a 4σ two-sided tail
 
 
+def test_the_joint_coulomb_gas_fit_gives_beta_one_for_every_cluster_of_two_or_more(fitted):
+    fit, _ = fitted
+    for row in fit[fit["levels"] >= 2].itertuples():
+        assert within(row.coulomb_beta, 1.0, row.coulomb_beta_err), row
+
+
 def test_the_triplet_spacing_ratio_matches_same_size_goe_samples(fitted):
     triplet = fitted[0].set_index("levels").loc[3]
     # The reference's own error: the r of 3×3 GOE has a standard deviation below 0.3.

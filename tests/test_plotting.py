@@ -6,7 +6,9 @@ rule script reads (list columns come back as arrays, integers as int64, null
 integers as NaN). Three synthetic experiments: a teacher–student pair
 (``experiment``), an RBM-like spectrum of four pairs and two single levels
 without a continuum prediction (``many_clusters``), and a Dyson-model
-spectrum of a pair, a triplet and a single level (``dyson``).
+spectrum of a pair, a triplet and a single level (``dyson``). The
+teacher–student and Dyson tables carry the theory columns (`theory_columns`);
+the RBM-like one has none (NaN), as the pipeline writes it.
 """
 
 import numpy as np
@@ -70,6 +72,10 @@ RBM_POINTS = [  # (learning rate, batch size, scans)
 POOLED = {"slope": 2.275, "slope_err": 0.033}
 DYSON_TARGETS = [1.0, 1.0, 2.0, 2.0, 2.0, 3.5]
 DYSON_TEMPERATURES = [1e-4, 4e-4, 1.6e-3]
+UNSTABLE = (0.3, 64)
+"""(α, |B|) of the teacher–student point without a theory prediction (SGD unstable there)."""
+THEORY_ERROR = 0.003
+"""Relative Monte-Carlo error of the synthetic theory."""
 
 
 def goe_pair(rng: np.random.Generator, center: float, sigma: float, samples: int) -> np.ndarray:
@@ -164,6 +170,21 @@ def cluster_row(levels: np.ndarray, target: float, status: str) -> dict:
     return row
 
 
+def theory_columns(row: dict, exact: float, continuum: float) -> dict:
+    """The theory columns of a scaling row: exact and continuum ⟨S⟩, σ, and both residuals."""
+    error = THEORY_ERROR * exact
+    measured, measured_error = row["mean_spacing"], row["mean_spacing_err"]
+    return {
+        "mean_spacing_theory": exact,
+        "mean_spacing_theory_err": error,
+        "sigma_theory": exact / np.sqrt(np.pi),
+        "sigma_theory_err": error / np.sqrt(np.pi),
+        "mean_spacing_continuum": continuum,
+        "residual": (measured - exact) / np.hypot(measured_error, error),
+        "residual_continuum": (measured - continuum) / measured_error,
+    }
+
+
 def density_rows(levels: np.ndarray, point: str, cluster: int) -> list[dict]:
     """Density-fit rows of one cluster: equal width and two components, or the semicircle."""
     n = levels.shape[1]
@@ -237,6 +258,11 @@ def experiment(tmp_path) -> dict:
         spectra[point] = round_trip(spectrum, "spectrum", tmp_path / str(index))
         if status == "ok":
             densities += density_rows(levels, point, 0)
+        statistics = cluster_row(levels, TARGET, status)
+        # the data are drawn from the exact theory; the continuum misses an O(α) term
+        # (exaggerated to 1 − α, so that it stands out of the noise of 400 samples)
+        exact = np.sqrt(np.pi) * scale
+        theory = theory_columns(statistics, exact, exact * (1 - rate))
         rows.append(
             {
                 "experiment": EXPERIMENT,
@@ -248,7 +274,8 @@ def experiment(tmp_path) -> dict:
                 "scans": scans,
                 "cluster": 0,
                 "continuum_slope": np.sqrt(np.pi),
-                **cluster_row(levels, TARGET, status),
+                **statistics,
+                **(theory if (rate, batch) != UNSTABLE else {}),
             }
         )
     scaling = round_trip(pd.DataFrame(rows), "scaling", tmp_path)
@@ -315,6 +342,12 @@ def dyson(tmp_path) -> dict:
     clusters = clusters_of(DYSON_TARGETS)
     targets = pd.Series(DYSON_TARGETS).groupby(clusters).agg(["size", "mean"])
     rows, spectra, densities = [], {}, []
+    # ⟨S⟩ of unit-width GOE blocks of each size, the synthetic exact theory (over √T)
+    reference = {
+        n: neighbour_spacings(goe_levels(rng, 0.0, 1.0, n, 20_000)).mean()
+        for n in set(targets["size"])
+        if n >= 2
+    }
     for index, temperature in enumerate(DYSON_TEMPERATURES):
         point = point_id({"temperature": temperature})
         blocks = []
@@ -322,6 +355,8 @@ def dyson(tmp_path) -> dict:
             levels = goe_levels(rng, target, np.sqrt(temperature), n, SAMPLES)
             blocks.append(levels)
             densities += density_rows(levels, point, cluster)
+            statistics = cluster_row(levels, target, "ok")
+            exact = reference.get(n, np.nan) * np.sqrt(temperature)
             rows.append(
                 {
                     "experiment": EXPERIMENT,
@@ -333,7 +368,8 @@ def dyson(tmp_path) -> dict:
                     "scans": ["temperature scan"],
                     "cluster": cluster,
                     "continuum_slope": np.sqrt(np.pi),
-                    **cluster_row(levels, target, "ok"),
+                    **statistics,
+                    **(theory_columns(statistics, exact, exact) if n >= 2 else {}),
                 }
             )
         values = {"temperature": temperature}
@@ -420,6 +456,32 @@ def plotted_points(axes) -> tuple[np.ndarray, np.ndarray]:
         np.concatenate([line.get_xdata() for line in lines]).astype(float),
         np.concatenate([line.get_ydata() for line in lines]).astype(float),
     )
+
+
+def theory_markers(axes) -> list:
+    """The small black crosses of the exact theory on ``axes``."""
+    return [line for line in axes.lines if line.get_marker() == "x"]
+
+
+def theory_points(axes) -> tuple[np.ndarray, np.ndarray]:
+    """x and y of every theory cross of ``axes``, concatenated."""
+    lines = theory_markers(axes)
+    if not lines:
+        return np.array([]), np.array([])
+    return (
+        np.concatenate([line.get_xdata() for line in lines]).astype(float),
+        np.concatenate([line.get_ydata() for line in lines]).astype(float),
+    )
+
+
+def with_theory(scaling: pd.DataFrame) -> pd.DataFrame:
+    """The ok rows of clusters of ≥ 2 levels that carry an exact theory prediction."""
+    rows = scaling[(scaling["status"] == "ok") & (scaling["levels"] >= 2)]
+    return rows[np.isfinite(rows["mean_spacing_theory"].to_numpy(dtype=float))]
+
+
+def residual_lines(axes, column: str) -> list:
+    return [line for line in axes.lines if line.get_label() == f"_{column}"]
 
 
 def histogram_area(axes) -> float:
@@ -700,6 +762,43 @@ def test_scaling_figure_of_many_pairs_draws_the_pooled_line_and_no_continuum(man
     assert len(thin) == 4 + 1  # a line per cluster, and the pooled one
 
 
+def test_scaling_figure_marks_the_exact_theory_of_each_point(experiment):
+    scaling = experiment["scaling"]
+    figure = plotting.scaling_figure(scaling, experiment["scaling_fit"])
+    top, bottom = figure.axes
+    expected = with_theory(scaling)
+    assert len(expected) == 4  # not the unstable point; the diverged one is not drawn
+    (crosses,) = theory_markers(top)
+    assert crosses.get_label() == "exact stationary theory"
+    assert crosses.get_color() == "k" and crosses.get_linestyle() == "None"
+    assert "exact stationary theory" in legend_texts(top)
+    x, y = theory_points(top)
+    np.testing.assert_allclose(np.sort(x), np.sort(expected["scale"]))
+    np.testing.assert_allclose(np.sort(y), np.sort(expected["mean_spacing_theory"]))
+    x, y = theory_points(bottom)
+    assert x.size == len(expected)
+    np.testing.assert_allclose(y, np.sqrt(np.pi))  # the synthetic theory is √π × scale
+    assert all(line.get_label().startswith("_") for line in theory_markers(bottom))
+
+
+def test_scaling_figure_marks_the_theory_of_every_cluster_of_the_dyson_model(dyson):
+    scaling = dyson["scaling"]
+    figure = plotting.scaling_figure(scaling, dyson["scaling_fit"])
+    top, bottom = figure.axes
+    x, y = theory_points(top)
+    assert x.size == 2 * len(DYSON_TEMPERATURES)  # the pair and the triplet
+    assert set(np.round(y, 12)) == set(np.round(with_theory(scaling)["mean_spacing_theory"], 12))
+    assert "exact stationary theory" in all_legend_texts(top)
+    assert theory_points(bottom)[0].size == x.size
+
+
+def test_scaling_figure_without_theory_draws_no_crosses(many_clusters):
+    figure = plotting.scaling_figure(many_clusters["scaling"], many_clusters["scaling_fit"])
+    for axes in figure.axes:
+        assert not theory_markers(axes)
+    assert "exact stationary theory" not in figure_texts(figure)
+
+
 # --- Width against spacing ----------------------------------------------------------------
 
 
@@ -791,6 +890,101 @@ def test_collapse_figure_of_the_dyson_model_uses_the_temperature(dyson):
     labels = all_legend_texts(top)
     assert "pair at 1" in labels and "triplet at 2" in labels
     assert not any(label.startswith("|B|") for label in labels)
+
+
+def test_collapse_figure_marks_the_predicted_collapse(experiment, many_clusters):
+    scaling = experiment["scaling"]
+    figure = plotting.collapse_figure(scaling)
+    top, bottom = figure.axes
+    expected = with_theory(scaling)
+    predicted = expected["mean_spacing_theory"] ** 2 / expected["amplitude"]
+    (crosses,) = theory_markers(top)
+    assert crosses.get_label() == "exact theory" and crosses.get_color() == "k"
+    assert "exact theory" in all_legend_texts(top)
+    x, y = theory_points(top)
+    order = np.argsort(expected["ratio"].to_numpy())
+    np.testing.assert_allclose(np.sort(x), expected["ratio"].to_numpy()[order])
+    assert set(np.round(y, 12)) == set(np.round(predicted, 12))
+    _, normalised = theory_points(bottom)
+    assert set(np.round(normalised, 9)) == set(np.round(predicted / expected["ratio"], 9))
+    # without theory: no crosses, no legend entry
+    figure = plotting.collapse_figure(many_clusters["scaling"])
+    assert not any(theory_markers(axes) for axes in figure.axes)
+    assert "exact theory" not in all_legend_texts(figure.axes[0])
+
+
+# --- Residuals -------------------------------------------------------------------------
+
+
+def test_residuals_figure_against_exact_and_continuum_theory(experiment):
+    scaling = experiment["scaling"]
+    figure = plotting.residuals_figure(scaling)
+    axes, key = figure.axes  # the residuals, and a blank panel holding the legends
+    assert not key.axison and not key.lines
+    assert_labelled(axes)
+    assert axes.get_xscale() == "log"
+    assert axes.get_xlabel().startswith("α/|B|")
+    ok = ok_points(scaling)
+    for column, filled in [("residual", True), ("residual_continuum", False)]:
+        lines = residual_lines(axes, column)
+        assert lines
+        for line in lines:
+            hollow = line.get_markerfacecolor() == "none"
+            assert hollow != filled
+        x = np.concatenate([line.get_xdata() for line in lines]).astype(float)
+        y = np.concatenate([line.get_ydata() for line in lines]).astype(float)
+        values = ok[column].to_numpy(dtype=float)
+        finite = np.isfinite(values)
+        assert np.isfinite(y).sum() == finite.sum() == 4  # the unstable point has none
+        assert set(np.round(y[np.isfinite(y)], 9)) == set(np.round(values[finite], 9))
+        assert set(np.round(x, 12)) <= set(np.round(ok["ratio"], 12))
+    # the continuum misses the O(α) term: its residuals are large and grow with α
+    continuum = ok["residual_continuum"].dropna()
+    assert (continuum > 2).all()
+    assert np.abs(ok["residual"].dropna()).max() < continuum.min()
+    # ±1 and ±2 bands, zero line
+    spans = sorted((patch.get_y(), patch.get_y() + patch.get_height()) for patch in axes.patches)
+    assert spans == [pytest.approx((-2, 2)), pytest.approx((-1, 1))]
+    low, high = axes.get_ylim()
+    assert low <= -2 and high >= 2 and high >= continuum.max()
+    # mean and spread of each set in the legend
+    texts = all_legend_texts(key)
+    for column, against in [("residual", "exact"), ("residual_continuum", "continuum")]:
+        values = ok[column].dropna()
+        expected = f"mean {values.mean():+.2f}, s.d. {values.std(ddof=1):.2f} (4 points)"
+        assert any(against in text and expected in text for text in texts), (column, texts)
+    assert "α = 0.1" in texts and "|B| = 4" in texts
+    assert "α = 0.8, |B| = 16, ε = 0.1 (all replicas diverged)" in figure_texts(figure)
+
+
+def test_residuals_figure_of_the_dyson_model_colours_clusters(dyson):
+    scaling = dyson["scaling"]
+    figure = plotting.residuals_figure(scaling)
+    axes, key = figure.axes
+    assert axes.get_xlabel().startswith("temperature T")
+    lines = residual_lines(axes, "residual")
+    x = np.concatenate([line.get_xdata() for line in lines]).astype(float)
+    assert x.size == 2 * len(DYSON_TEMPERATURES)  # pair and triplet, no single level
+    assert len({line.get_color() for line in lines}) == 2
+    texts = all_legend_texts(key)
+    assert "pair at 1" in texts and "triplet at 2" in texts
+    assert any("(6 points)" in text for text in texts)
+
+
+def test_residuals_figure_says_when_there_is_no_theory(experiment, many_clusters):
+    figure = plotting.residuals_figure(many_clusters["scaling"])
+    texts = figure_texts(figure)
+    assert plotting.NO_THEORY in texts and EXPERIMENT in texts
+    for axes in figure.axes:
+        assert not axes.lines and not axes.patches and not axes.collections
+        assert not errorbar_containers(axes)
+    # a model with a theory whose ok points all lack a prediction (SGD unstable)
+    scaling = experiment["scaling"].copy()
+    ok = (scaling["status"] == "ok").to_numpy()
+    scaling.loc[ok, plotting.THEORY_COLUMNS] = np.nan
+    figure = plotting.residuals_figure(scaling)
+    assert "has a theory prediction" in figure_texts(figure)
+    assert not any(axes.lines for axes in figure.axes)
 
 
 # --- Centres ---------------------------------------------------------------------------
@@ -1016,6 +1210,7 @@ def every_figure(data: dict, column: str, flow: tuple) -> dict[str, Figure]:
         "scaling": lambda: plotting.scaling_figure(scaling, data["scaling_fit"]),
         "sigma_vs_spacing": lambda: plotting.sigma_vs_spacing_figure(scaling),
         "collapse": lambda: plotting.collapse_figure(scaling),
+        "residuals": lambda: plotting.residuals_figure(scaling),
         "centres": lambda: plotting.centres_figure(scaling),
     }
     assert set(figures) == set(FIGURES)
@@ -1048,7 +1243,8 @@ def test_every_figure_survives_an_experiment_without_survivors(tmp_path, experim
             assert "all replicas diverged" in figure_texts(figure), name
         for axes in figure.axes:
             assert not errorbar_containers(axes)
-    for name in ["spectrum_histograms", "spacing_distribution", "pair_densities", "centres"]:
+    names = ["spectrum_histograms", "spacing_distribution", "pair_densities", "residuals"]
+    for name in [*names, "centres"]:
         assert "no point without diverged replicas" in figure_texts(figures[name]), name
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sgd_dyson import teacher_student
+from sgd_dyson import teacher_student, theory
 from sgd_dyson.seeding import REPLICA_BLOCK
 from sgd_dyson.simulation import Snapshots, snapshot_steps
 from sgd_dyson.spectra import singular_values
@@ -447,60 +447,18 @@ HIDDEN = (1.5, 0.7)
 """Singular values of a non-trivial hidden layer for N = 2: ZᵀZ has eigenvalues 2.25 and 0.49."""
 
 
-def stationary_moments(
-    gram: np.ndarray, alpha: float, batch: int, noise_moments: np.ndarray
-) -> np.ndarray:
-    """Exact stationary ``M_ijkl = E[D_ij D_kl]`` of online SGD with hidden layer, ``(N,)*4``.
-
-    The update ``D ← D − α (G D Ĉ + A)``, ``G = ZᵀZ``, with fresh mean-zero additive
-    noise ``A`` (``E[A_ij A_kl]`` = ``noise_moments``) uncorrelated with ``Ĉ`` and the
-    Wishart fourth moments ``E[Ĉ_bj Ĉ_dl] = δ_bj δ_dl + (δ_bd δ_jl + δ_bl δ_jd)/|B|``
-    give at stationarity
-    ``G_ia M_ajkl + G_kc M_ijcl − α G_ia G_kc [M_ajcl + (δ_jl Σ_b M_abcb + M_alcj)/|B|]
-    = α E[A_ij A_kl]``, a linear system in the N⁴ unknowns. Its continuum limit (α → 0
-    with α/|B| fixed) is the Lyapunov equation ``(G⊗1 + 1⊗G) M = α E[A A]``. For
-    G = 1 it reduces to `injected_noise_moments` and `label_noise_variance`.
-    """
-    size = len(gram)
-    eye = np.eye(size)
-
-    def operator(flat: np.ndarray) -> np.ndarray:
-        m = flat.reshape((size,) * 4)
-        inner = m + (np.einsum("jl,abcb->ajcl", eye, m) + np.einsum("alcj->ajcl", m)) / batch
-        result = np.einsum("ia,ajkl->ijkl", gram, m) + np.einsum("kc,ijcl->ijkl", gram, m)
-        result -= alpha * np.einsum("ia,kc,ajcl->ijkl", gram, gram, inner)
-        return result.ravel()
-
-    matrix = np.stack([operator(unit) for unit in np.eye(size**4)], axis=1)
-    return np.linalg.solve(matrix, alpha * noise_moments.ravel()).reshape((size,) * 4)
-
-
-def injected_noise_covariance(noise: float, batch: int) -> np.ndarray:
-    """``E[Ā_ij Ā_kl] = (ε²/|B|)(δ_ik δ_jl + δ_il δ_jk)`` of the batch-mean GOE noise."""
-    eye = np.eye(N)
-    return (
-        noise**2 / batch * (np.einsum("ik,jl->ijkl", eye, eye) + np.einsum("il,jk->ijkl", eye, eye))
-    )
-
-
-def label_noise_covariance(gram: np.ndarray, noise: float, batch: int) -> np.ndarray:
-    """``E[A_ij A_kl] = (ε²/|B|) G_ik δ_jl`` of ``A = −ε Zᵀ Ĉ_ξx``, ``G = ZᵀZ``.
-
-    ``E[Ĉ_ξx,ab Ĉ_ξx,cd] = δ_ac δ_bd/|B|``, and ``E[Ĉ_xx ⊗ Ĉ_ξx] = 0`` (odd in ξ).
-    """
-    return noise**2 / batch * np.einsum("ik,jl->ijkl", gram, np.eye(N))
-
-
 def test_exact_moment_solver_reduces_to_the_closed_forms_without_hidden_layer():
     eye = np.eye(N)
-    moments = stationary_moments(eye, 0.5, 8, injected_noise_covariance(0.1, 8))
+    moments = theory.stationary_second_moments(
+        eye, 0.5, 8, theory.injected_noise_moments(N, 0.1, 8)
+    )
     c1, c2, c3 = injected_noise_moments(0.5, 8, 0.1)
     np.testing.assert_allclose(
         [moments[0, 1, 0, 1], moments[0, 1, 1, 0], moments[0, 0, 1, 1], moments[0, 0, 0, 0]],
         [c1, c2, c3, c1 + c2 + c3],
         rtol=1e-12,
     )
-    moments = stationary_moments(eye, 0.5, 4, label_noise_covariance(eye, 0.1, 4))
+    moments = theory.stationary_second_moments(eye, 0.5, 4, theory.label_noise_moments(eye, 0.1, 4))
     variance = label_noise_variance(0.5, 4, 0.1)
     np.testing.assert_allclose(
         [moments[0, 0, 0, 0], moments[0, 1, 0, 1], moments[0, 1, 1, 0]],
@@ -658,10 +616,12 @@ def test_hidden_layer_stationary_covariance_matches_the_exact_discrete_solution(
     np.testing.assert_allclose(rates, np.square(sorted(HIDDEN)))
     rotated = frame.T @ stationary_deviation(snapshots, 200) @ frame
     if noise_kind == "injected":
-        noise_moments = injected_noise_covariance(run.noise, run.batch_size)
+        noise_moments = theory.injected_noise_moments(N, run.noise, run.batch_size)
     else:
-        noise_moments = label_noise_covariance(np.diag(rates), run.noise, run.batch_size)
-    moments = stationary_moments(np.diag(rates), run.learning_rate, run.batch_size, noise_moments)
+        noise_moments = theory.label_noise_moments(np.diag(rates), run.noise, run.batch_size)
+    moments = theory.stationary_second_moments(
+        np.diag(rates), run.learning_rate, run.batch_size, noise_moments
+    )
     checks = {f"D̃{(i, j)}": (rotated[..., i, j], 0.0) for i in range(N) for j in range(N)}
     pairs = [((0, 0), (0, 0)), ((1, 1), (1, 1)), ((0, 1), (0, 1)), ((1, 0), (1, 0))]
     pairs += [((0, 1), (1, 0)), ((0, 0), (1, 1))]

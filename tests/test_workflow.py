@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from sgd_dyson.analysis import cluster_targets
 from sgd_dyson.config import (
     FIGURES,
     matrix_size,
@@ -18,6 +17,7 @@ from sgd_dyson.config import (
     validate_config,
 )
 from sgd_dyson.simulation import snapshot_steps
+from sgd_dyson.spectra import cluster_targets
 from sgd_dyson.tables import column_names, read_arrow, read_table
 
 REPOSITORY = Path(__file__).resolve().parents[1]

@@ -13,7 +13,9 @@ from sgd_dyson.config import (
     flow_settings,
     fit_settings,
     matrix_size,
+    THEORY_MODELS,
     scaling_settings,
+    theory_settings,
     simulation_settings,
     spectrum_settings,
     sweep_settings,
@@ -62,6 +64,10 @@ def density_fits_file(experiment="{experiment}"):
     return f"{RESULTS}/{experiment}/density_fits.parquet"
 
 
+def theory_file(experiment="{experiment}", point="{point}"):
+    return f"{RESULTS}/{experiment}/theory/{point}.parquet"
+
+
 def scaling_file(experiment="{experiment}"):
     return f"{RESULTS}/{experiment}/scaling.parquet"
 
@@ -93,6 +99,13 @@ def report_category(plot):
 
 def points(experiment):
     return SWEEPS[experiment]["point"].tolist()
+
+
+def theory_inputs(wildcards):
+    """The theory files of an experiment whose model has a theory; none otherwise."""
+    if EXPERIMENTS[wildcards.experiment]["model"] not in THEORY_MODELS:
+        return []
+    return per_point(theory_file)(wildcards)
 
 
 def per_point(path):

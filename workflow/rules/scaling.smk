@@ -3,6 +3,7 @@ rule scaling:
         sweep=sweep_file(),
         fits=per_point(fit_file),
         density_fits=per_point(density_fit_file),
+        theory=theory_inputs,
     output:
         scaling=scaling_file(),
         scaling_fit=scaling_fit_file(),

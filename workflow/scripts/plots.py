@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from sgd_dyson import plotting
-from sgd_dyson.analysis import OBSERVABLE_COLUMNS
 from sgd_dyson.config import FIGURES
 from sgd_dyson.logs import log_to
+from sgd_dyson.spectra import OBSERVABLE_COLUMNS
 from sgd_dyson.tables import read_arrow, read_table, weight_matrices
 
 log_to(snakemake.log[0])
@@ -35,6 +35,7 @@ figures = {
     "sigma_vs_spacing": lambda: plotting.sigma_vs_spacing_figure(scaling),
     "collapse": lambda: plotting.collapse_figure(scaling),
     "centres": lambda: plotting.centres_figure(scaling),
+    "residuals": lambda: plotting.residuals_figure(scaling),
 }
 for name in FIGURES:
     plotting.save_figure(

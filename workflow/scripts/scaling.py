@@ -16,7 +16,10 @@ densities = pd.concat(
     [read_table(path, "density_fit") for path in inputs.density_fits], ignore_index=True
 )
 sweep = read_table(inputs.sweep, "sweep")
-scaling = scaling_table(sweep, fits, **params.settings)
+theory = [read_table(path, "theory") for path in inputs.theory]
+scaling = scaling_table(
+    sweep, fits, **params.settings, theory=pd.concat(theory, ignore_index=True) if theory else None
+)
 for row in scaling[scaling["status"] != "ok"].drop_duplicates("point").itertuples():
     logging.warning(
         "point %s: %d of %d replicas diverged (%s): left out of the scaling fits",

@@ -7,7 +7,9 @@ schemas of `tables`; the rule scripts only read, call and write.
 import numpy as np
 import pandas as pd
 
+from . import theory
 from .fits import (
+    coulomb_gas_beta_fit,
     coulomb_gas_fit,
     coulomb_gas_width,
     gaussian_fit,
@@ -21,8 +23,15 @@ from .fits import (
     surmise_chi2_test,
     two_component_fit,
 )
+from .seeding import Stream, seed_sequence
 from .simulation import Snapshots
-from .spectra import degenerate_clusters, gram_eigenvalues, singular_values
+from .spectra import (
+    OBSERVABLE_COLUMNS,
+    cluster_targets,
+    degenerate_clusters,
+    gram_eigenvalues,
+    singular_values,
+)
 from .statistics import (
     equal_groups,
     integrated_autocorrelation_time,
@@ -31,12 +40,8 @@ from .statistics import (
 )
 from .tables import column_names
 
-OBSERVABLE_COLUMNS = {
-    "singular_values": "singular_value",
-    "gram_eigenvalues": "gram_eigenvalue",
-}
 POINT_COLUMNS = ["learning_rate", "batch_size", "noise", "temperature"]
-STATISTICS = ["mean_spacing", "center", "sigma", "beta", "spacing_ratio"]
+STATISTICS = ["mean_spacing", "center", "sigma", "beta", "spacing_ratio", "coulomb_beta"]
 
 
 def simulate_columns(snapshots: Snapshots, point: dict) -> dict:
@@ -83,31 +88,20 @@ def spectrum_columns(
     }
 
 
-def cluster_targets(targets: list[float], tolerance: float, observable: str) -> pd.DataFrame:
-    """Clusters of the targets: ``cluster``, ``levels`` and the observable's ``target``."""
-    targets = np.sort(np.asarray(targets, dtype=float))
-    clusters = degenerate_clusters(targets, tolerance)
-    if observable == "gram_eigenvalues":
-        targets = targets**2
-    frame = pd.DataFrame({"cluster": clusters, "target": targets})
-    return frame.groupby("cluster", as_index=False).agg(
-        levels=("target", "size"), target=("target", "mean")
-    )
-
-
 def _cluster_estimates(levels: np.ndarray) -> np.ndarray:
-    """[⟨S⟩, x0, σ, β, ⟨r⟩] of one cluster's samples ``(samples, n)``.
+    """[⟨S⟩, x0, σ, surmise β, ⟨r⟩, Coulomb-gas β] of one cluster's samples ``(samples, n)``.
 
-    ⟨S⟩ and β need n ≥ 2 levels, the spacing ratio ⟨r⟩ n ≥ 3; otherwise NaN.
+    ⟨S⟩ and both β need n ≥ 2 levels, the spacing ratio ⟨r⟩ n ≥ 3; otherwise NaN.
     """
     center, sigma = coulomb_gas_width(levels)
     if levels.shape[1] < 2:
-        return np.array([np.nan, center, sigma, np.nan, np.nan])
+        return np.array([np.nan, center, sigma, np.nan, np.nan, np.nan])
     spacing = neighbour_spacings(levels).ravel()
     mean_spacing = spacing.mean()
     beta = surmise_beta(spacing / mean_spacing)
     ratio = spacing_ratios(levels).mean() if levels.shape[1] >= 3 else np.nan
-    return np.array([mean_spacing, center, sigma, beta, ratio])
+    coulomb_beta = coulomb_gas_beta_fit(levels).beta
+    return np.array([mean_spacing, center, sigma, beta, ratio, coulomb_beta])
 
 
 def fit_cluster(levels: np.ndarray, groups: np.ndarray, fit: dict) -> dict:
@@ -294,15 +288,83 @@ def continuum_slope(amplitude: str, observable: str, target: np.ndarray) -> np.n
 AMPLITUDE_KINDS = ("noise_squared", "target", "one")
 
 
+PREDICTIONS = {"exact": True, "continuum": False}
+"""The theory's predictions: the exact discrete-time one, and its continuum (α → 0) limit."""
+
+
+def theory_table(settings: dict, point: dict) -> pd.DataFrame:
+    """Predicted stationary cluster statistics of one point (schema ``theory``).
+
+    Teacher–student: Gaussian weights around the teacher with the exact
+    stationary covariance of online SGD (`theory.teacher_student_moments`,
+    the O(α) and multiplicative mini-batch terms included) and with its
+    continuum limit; Dyson model: the exact GOE stationary law (both rows
+    equal). Each is sampled ``samples`` times (seeded by the point) and
+    analysed like the measurements (`theory.predicted_cluster_statistics`).
+    Where SGD is not mean-square stable the rows say ``unstable``.
+    """
+    targets, tolerance = settings["targets"], settings["cluster_tolerance"]
+    clusters = cluster_targets(targets, tolerance, settings["observable"])
+    rows = []
+    for index, (prediction, exact) in enumerate(PREDICTIONS.items()):
+        seed = seed_sequence(settings["root_seed"], settings["point_seed"], index, 0, Stream.THEORY)
+        try:
+            if settings["model"] == "dyson":
+                center = np.diag(settings["target"])
+                moments = theory.dyson_moments(len(center), settings["temperature"])
+            else:
+                center = np.diag(settings["teacher"])
+                moments = theory.teacher_student_moments(
+                    settings["teacher"],
+                    settings["hidden"],
+                    settings["noise_kind"],
+                    settings["noise"],
+                    settings["learning_rate"],
+                    settings["batch_size"],
+                    settings["root_seed"],
+                    exact=exact,
+                )
+        except ValueError:  # no stationary state: nothing to predict
+            statistics = clusters.assign(status="unstable")
+        else:
+            levels = theory.predicted_levels(
+                center,
+                moments,
+                settings["samples"],
+                np.random.default_rng(seed),
+                settings["observable"],
+            )
+            statistics = theory.predicted_cluster_statistics(
+                levels, targets, tolerance, settings["observable"]
+            ).assign(status="ok")
+        rows.append(statistics.assign(prediction=prediction))
+    table = pd.concat(rows, ignore_index=True)
+    table = table.assign(point=point["point"], **{c: point.get(c) for c in POINT_COLUMNS})
+    return table.reindex(columns=column_names("theory"))
+
+
+def standardised_residual(
+    value: pd.Series, error: pd.Series, prediction: pd.Series, prediction_error: pd.Series
+) -> pd.Series:
+    """``(value − prediction) / sqrt(error² + prediction_error²)``."""
+    return (value - prediction) / np.hypot(error, prediction_error)
+
+
 def scaling_table(
-    sweep: pd.DataFrame, fits: pd.DataFrame, amplitude: str, observable: str
+    sweep: pd.DataFrame,
+    fits: pd.DataFrame,
+    amplitude: str,
+    observable: str,
+    theory: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Fits joined with the sweep, plus ``amplitude``, ``scale`` and ``continuum_slope``.
+    """Fits joined with the sweep, plus ``amplitude``, ``scale``, ``continuum_slope`` and theory.
 
     ``amplitude`` names how the noise amplitude follows from the point:
     ``noise_squared`` (teacher–student, ``A = ε²``), ``target`` (Gaussian
     RBM, ``A = x*``, the cluster's target) or ``one`` (Dyson model, whose
-    ratio is the temperature); ``scale = sqrt(ratio × amplitude)``.
+    ratio is the temperature); ``scale = sqrt(ratio × amplitude)``. With a
+    ``theory`` table (`theory_table` of every point) the exact and continuum
+    predictions join, with standardised residuals of ⟨S⟩ against each.
     """
     if amplitude not in AMPLITUDE_KINDS:
         raise ValueError(f"unknown amplitude {amplitude!r}, expected one of {AMPLITUDE_KINDS}")
@@ -317,7 +379,43 @@ def scaling_table(
     table["scale"] = np.sqrt(table["ratio"] * table["amplitude"])
     target = table["target"].to_numpy()
     table["continuum_slope"] = continuum_slope(amplitude, observable, target)
+    if theory is not None and len(theory):
+        table = table.merge(_theory_columns(theory), on=["point", "cluster"], how="left")
+        table["residual"] = standardised_residual(
+            table["mean_spacing"],
+            table["mean_spacing_err"],
+            table["mean_spacing_theory"],
+            table["mean_spacing_theory_err"],
+        )
+        table["residual_continuum"] = standardised_residual(
+            table["mean_spacing"],
+            table["mean_spacing_err"],
+            table["mean_spacing_continuum"],
+            table.pop("mean_spacing_continuum_err"),
+        )
+    table = table.reindex(columns=column_names("scaling"))
     return table.sort_values(["cluster", "ratio", "point"], ignore_index=True)
+
+
+def _theory_columns(theory: pd.DataFrame) -> pd.DataFrame:
+    """The theory's ⟨S⟩ and σ per (point, cluster): exact and continuum side by side."""
+    stable = theory[theory["status"] == "ok"]
+    exact = stable[stable["prediction"] == "exact"].set_index(["point", "cluster"])
+    continuum = stable[stable["prediction"] == "continuum"].set_index(["point", "cluster"])
+    columns = pd.DataFrame(
+        {
+            "mean_spacing_theory": exact["mean_spacing"],
+            "mean_spacing_theory_err": exact["mean_spacing_err"],
+            "sigma_theory": exact["sigma"],
+            "sigma_theory_err": exact["sigma_err"],
+        }
+    ).join(
+        continuum[["mean_spacing", "mean_spacing_err"]].rename(
+            columns=lambda name: name.replace("mean_spacing", "mean_spacing_continuum")
+        ),
+        how="outer",
+    )
+    return columns.reset_index()
 
 
 def density_fits_table(sweep: pd.DataFrame, densities: pd.DataFrame) -> pd.DataFrame:

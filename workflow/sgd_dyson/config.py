@@ -262,6 +262,7 @@ FIGURES = [
     "scaling",
     "sigma_vs_spacing",
     "collapse",
+    "residuals",
     "centres",
 ]
 """The figures of every experiment (`plotting`), in report order."""
@@ -279,6 +280,29 @@ def flow_settings(experiment: dict, point: dict) -> dict:
         "replicas": flow["replicas"],
         "snapshot_every": max(1, experiment["steps"] // flow["snapshots"]),
     }
+
+
+THEORY_MODELS = ("teacher_student", "dyson")
+"""Models whose stationary spectrum the theory stage predicts (linear dynamics)."""
+
+
+def theory_settings(experiment: dict, point: dict) -> dict:
+    """What the theory stage reads of an experiment and one of its points."""
+    model = experiment["model"]
+    model_keys = ("teacher", "hidden", "noise_kind") if model == "teacher_student" else ("target",)
+    return canonical(
+        {
+            "model": model,
+            **{key: experiment.get(key) for key in model_keys},
+            **{key: point[key] for key in POINT_KEYS[model]},
+            "targets": singular_value_targets(experiment),
+            "cluster_tolerance": experiment["cluster_tolerance"],
+            "observable": experiment["observable"],
+            "samples": experiment["theory"]["samples"],
+            "root_seed": point["root_seed"],
+            "point_seed": point["point_seed"],
+        }
+    )
 
 
 def matrix_size(experiment: dict) -> int:

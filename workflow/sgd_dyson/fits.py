@@ -5,10 +5,11 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 from scipy.optimize import brentq, minimize, minimize_scalar
-from scipy.special import gammaincinv
+from scipy.special import digamma, gammaincinv, polygamma
 
 from .distributions import (
     coulomb_gas_log_likelihood,
+    coulomb_gas_log_normaliser,
     gaussian_log_likelihood,
     semicircle_log_likelihood,
     surmise_constants,
@@ -178,6 +179,111 @@ def coulomb_gas_fit(levels: np.ndarray, beta: float = 1.0) -> CoulombGasFit:
     """
     center, sigma = coulomb_gas_width(levels, beta)
     return CoulombGasFit(center, sigma, coulomb_gas_log_likelihood(levels, center, sigma, beta))
+
+
+class CoulombGasBetaFit(NamedTuple):
+    """Coulomb gas with free Dyson index: ``(x0, σ, β)``, their standard errors,
+    log-likelihood, parameter count."""
+
+    center: float
+    sigma: float
+    beta: float
+    center_err: float
+    sigma_err: float
+    beta_err: float
+    log_likelihood: float
+    free_parameters: int = 3
+
+
+COULOMB_GAS_BETA_TOLERANCE = 1e-9
+"""Absolute tolerance on β of the bounded Brent search in `coulomb_gas_beta_fit`."""
+
+
+def _coulomb_gas_log_normaliser_derivatives(levels: int, beta: float) -> tuple[float, float]:
+    """First and second β-derivatives of `coulomb_gas_log_normaliser` (digamma, trigamma).
+
+    ``d/dβ log Z_n = Σ_{j=1}^{n} [(j/2) ψ(1 + jβ/2) − ½ ψ(1 + β/2)]`` and
+    ``d²/dβ² log Z_n = Σ_{j=1}^{n} [(j²/4) ψ₁(1 + jβ/2) − ¼ ψ₁(1 + β/2)]``.
+    """
+    j = np.arange(1, levels + 1)
+    first = np.sum(j / 2 * digamma(1 + j * beta / 2) - digamma(1 + beta / 2) / 2)
+    second = np.sum(j**2 / 4 * polygamma(1, 1 + j * beta / 2) - polygamma(1, 1 + beta / 2) / 4)
+    return float(first), float(second)
+
+
+def coulomb_gas_beta_fit(levels: np.ndarray) -> CoulombGasBetaFit:
+    """Joint maximum-likelihood ``(x0, σ, β)`` of the Coulomb gas of ``(samples, n)`` levels.
+
+    Model (science.md, "Coulomb-gas normalisation"): the labelled density
+    ``P(x) = Π_{i<j} |x_i − x_j|^β exp(−Σ_i (x_i − x0)²/(2σ²)) / (Z_n(β) σ^D)``,
+    ``D = n + βm``, ``m = n(n−1)/2``, ``Z_n(β) = (2π)^{n/2} Π_{j=1}^{n} Γ(1 + jβ/2)/Γ(1 + β/2)``
+    the Mehta–Selberg integral (Mehta, *Random Matrices*, 3rd ed. 2004, ch. 17, with γ = β/2;
+    `sgd_dyson.distributions.coulomb_gas_log_normaliser`). With ``N`` samples,
+    ``R = Σ log|x_i − x_j|`` (all samples and pairs) and ``Q = Σ (x − x0)²``, the
+    log-likelihood of the sorted levels is
+    ``ℓ = βR − Q/(2σ²) − N [log Z_n(β) + D log σ − log n!]``
+    (`sgd_dyson.distributions.coulomb_gas_log_likelihood`). At fixed β, ``x0`` and σ are
+    profiled out in closed form (`coulomb_gas_width`: ``x0 = mean(x)``,
+    ``σ² = Q/(N D)``), leaving
+    ``ℓ_p(β) = βR − N D/2 − N [log Z_n(β) + (D/2) log(Q/(N D)) − log n!]``, which is
+    maximised over β in `BETA_BOUNDS` by bounded Brent. The model is an exponential family
+    in ``(β, −1/(2σ²), x0/σ²)``, so ℓ is jointly concave there and its profile ``ℓ_p`` is
+    concave in β: the maximum is unique.
+
+    Errors: square roots of the diagonal of the inverse observed information
+    ``J = −∇²ℓ`` in ``(x0, σ, β)`` at the maximum, analytic. With
+    ``V = d² log Z_n/dβ²`` (trigamma; `_coulomb_gas_log_normaliser_derivatives`), using
+    ``Σ(x − x0) = 0`` and ``Q = N D σ²`` at the maximum:
+    ``J = [[Nn/σ², 0, 0], [0, 2ND/σ², Nm/σ], [0, Nm/σ, NV]]``, hence
+    ``var x0 = σ²/(Nn)``, ``var σ = σ² V/(N (2DV − m²))``, ``var β = 2D/(N (2DV − m²))``.
+    ``J`` does not depend on the data beyond ``(σ, β)``, so it is also the expected
+    (Fisher) information. σ and β are correlated (correlation ``−m/sqrt(2DV)``); only the
+    marginal errors are reported. If β ends on a bound of `BETA_BOUNDS` (e.g. levels
+    with no repulsion) the maximum is not interior and the errors are not meaningful.
+
+    ``n ≥ 2`` (a single level carries no information on β). Free parameters: 3.
+    """
+    levels = np.asarray(levels, dtype=float)
+    samples, n = levels.shape
+    if n < 2:
+        raise ValueError("the Dyson index needs at least 2 levels per sample")
+    rows, cols = np.triu_indices(n, k=1)
+    repulsion = float(np.sum(np.log(np.abs(levels[:, rows] - levels[:, cols]))))
+    spread = float(np.sum((levels - levels.mean()) ** 2))
+    pairs = n * (n - 1) / 2
+
+    def negative_profile(beta: float) -> float:
+        degrees = n + beta * pairs
+        return -(
+            beta * repulsion
+            - samples * degrees / 2
+            - samples
+            * (
+                coulomb_gas_log_normaliser(n, beta)
+                + degrees / 2 * np.log(spread / (samples * degrees))
+            )
+        )
+
+    result = minimize_scalar(
+        negative_profile,
+        bounds=BETA_BOUNDS,
+        method="bounded",
+        options={"xatol": COULOMB_GAS_BETA_TOLERANCE},
+    )
+    beta = float(result.x)
+    center, sigma = coulomb_gas_width(levels, beta)
+    degrees = n + beta * pairs
+    _, curvature = _coulomb_gas_log_normaliser_derivatives(n, beta)
+    determinant = 2 * degrees * curvature - pairs**2
+    return CoulombGasBetaFit(
+        center=center,
+        sigma=sigma,
+        beta=beta,
+        center_err=float(sigma / np.sqrt(samples * n)),
+        sigma_err=float(sigma * np.sqrt(curvature / (samples * determinant))),
+        beta_err=float(np.sqrt(2 * degrees / (samples * determinant))),
+        log_likelihood=coulomb_gas_log_likelihood(levels, center, sigma, beta),
+    )
 
 
 TWO_COMPONENT_STARTS = (0.5, 2.0)

@@ -15,7 +15,10 @@ The figures serve every model: the point columns a model does not sweep are
 null (the Dyson model has only ``temperature``, the Gaussian RBM no
 ``noise``), which `model_of` reads back; a target may have any number of
 degenerate clusters of any size (`cluster_name`), and a model without a
-continuum prediction has ``continuum_slope`` NaN (`continuum_slopes`).
+continuum prediction has ``continuum_slope`` NaN (`continuum_slopes`). The
+theory columns (``mean_spacing_theory``, ``residual``, ...) are NaN for a model
+without a theory (the Gaussian RBM) and at points where SGD is unstable
+(`theory_rows`).
 """
 
 import os
@@ -690,6 +693,42 @@ def draw_continuum(
         )
 
 
+THEORY_COLUMNS = ["mean_spacing_theory", "mean_spacing_continuum", "residual", "residual_continuum"]
+"""Columns of the scaling table that a theory stage fills (NaN without a theory)."""
+THEORY_STYLE = {"linestyle": "none", "marker": "x", "color": "k", "markersize": 5, "zorder": 3}
+"""Small black crosses: the exact stationary theory of a point."""
+EXACT_THEORY = "exact stationary theory"
+NO_THEORY = "no theory for this model"
+
+
+def finite(rows: pd.DataFrame, column: str) -> np.ndarray:
+    """Boolean mask of the rows whose ``column`` is finite (all false if the column is absent)."""
+    if column not in rows:
+        return np.zeros(len(rows), dtype=bool)
+    return np.isfinite(rows[column].to_numpy(dtype=float))
+
+
+def has_theory(scaling: pd.DataFrame) -> bool:
+    """Whether any row of the table carries a theory prediction or residual."""
+    return any(finite(scaling, column).any() for column in THEORY_COLUMNS)
+
+
+def theory_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows with a finite exact stationary prediction ``mean_spacing_theory``."""
+    return rows[finite(rows, "mean_spacing_theory")]
+
+
+def draw_theory(axes: Axes, x, y, label: str) -> None:
+    """The exact theory of each point as a small black cross (`THEORY_STYLE`), if there is any.
+
+    A ``label`` starting with ``_`` keeps the crosses out of the legend.
+    """
+    if len(x):
+        axes.plot(
+            np.asarray(x, dtype=float), np.asarray(y, dtype=float), label=label, **THEORY_STYLE
+        )
+
+
 def mean_spacing_fits(scaling_fit: pd.DataFrame) -> pd.DataFrame:
     """Rows of the scaling-fit table for the line ⟨S⟩ = slope × scale."""
     return scaling_fit[scaling_fit["quantity"] == "mean_spacing"]
@@ -704,9 +743,13 @@ def scaling_figure(scaling: pd.DataFrame, scaling_fit: pd.DataFrame) -> Figure:
     the scaling fit: the pooled fit over all pairs (``cluster = −1``) thick
     and black, the per-cluster fits thin in the cluster's colour (black when
     there is one cluster); the continuum Coulomb-gas prediction
-    ``⟨S⟩ = c · scale`` dashed (`continuum_slopes`; none for the RBM).
+    ``⟨S⟩ = c · scale`` dashed (`continuum_slopes`; none for the RBM); and,
+    where the table has it, the exact discrete-time stationary prediction
+    ``mean_spacing_theory`` of each (point, cluster) as a small black cross
+    (`draw_theory`), which carries the O(α) departure from the straight line.
     Bottom: ``⟨S⟩/scale`` per point with the pooled (or single) fit's
-    ``a ± da`` as a band, the other fits as thin lines, and ``c`` dashed.
+    ``a ± da`` as a band, the other fits as thin lines, ``c`` dashed, and the
+    theory's ``mean_spacing_theory/scale`` as crosses.
     """
     model = model_of(scaling)
     usable = pair_statistics(scaling)
@@ -760,6 +803,11 @@ def scaling_figure(scaling: pd.DataFrame, scaling_fit: pd.DataFrame) -> Figure:
         bottom.axhline(
             slope, color="k" if shared_value(slopes) else cluster_colour(cluster), linestyle="--"
         )
+    theory = theory_rows(usable)
+    draw_theory(top, theory["scale"], theory["mean_spacing_theory"], EXACT_THEORY)
+    draw_theory(
+        bottom, theory["scale"], theory["mean_spacing_theory"] / theory["scale"], f"_{EXACT_THEORY}"
+    )
     top.set_xlim(x[0], x[-1])
     top.set_ylim(bottom=0)
     top.set_ylabel("mean spacing ⟨S⟩ (dimensionless)")
@@ -813,28 +861,15 @@ def sigma_vs_spacing_figure(scaling: pd.DataFrame) -> Figure:
     return figure
 
 
-def collapse_figure(scaling: pd.DataFrame) -> Figure:
-    """⟨S⟩²/A against the ratio α/|B| (T): points of equal ratio coincide under the scaling rule.
+def ratio_styles(usable: pd.DataFrame, model: str) -> tuple[str, dict, str, dict]:
+    """Colour and marker of the points of a figure against the ratio α/|B| (T).
 
-    Top (log–log): ``⟨S⟩²/A`` with error ``2⟨S⟩ δ⟨S⟩/A``, A the noise amplitude
-    (``amplitude``: ε², the cluster's target x* for the RBM, 1 for the Dyson
-    model), and the continuum Coulomb-gas line ``⟨S⟩²/A = c² · ratio``
-    (dashed; ``c² = π`` for singular values, `continuum_slopes`; none for the
-    RBM). Bottom: the same divided by the ratio, against ``c²`` (dashed),
-    where O(α) departures from the rule show as a vertical spread of points
-    of equal ratio. Colour encodes α (the cluster when there are several
-    clusters of ≥ 2 levels), hollow marker |B|; ok points only.
+    Colour encodes α (the cluster when there are several clusters, or for the
+    Dyson model), the marker |B| (every marker a circle for the Dyson model).
+    Returns ``(colour_column, colours, marker_column, markers)``, the dictionaries
+    keyed by the column's values; `ratio_legend_handles` gives the legend.
     """
-    model = model_of(scaling)
-    usable = pair_statistics(scaling)
-    ratio_name = ratio_label(model)
-    figure = Figure(figsize=(6.4, 6.8), layout="constrained")
-    set_figure_title(figure, scaling, f"collapse onto the ratio {ratio_name}")
-    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1.4])
-    collapsed = usable["mean_spacing"] ** 2 / usable["amplitude"]
-    error = 2 * usable["mean_spacing"] * usable["mean_spacing_err"] / usable["amplitude"]
-    by_cluster = several_clusters(usable)
-    colour_column = "cluster" if by_cluster or model == "dyson" else "learning_rate"
+    colour_column = "cluster" if several_clusters(usable) or model == "dyson" else "learning_rate"
     marker_column = "batch_size" if model != "dyson" else "cluster"
     colours = {
         value: cluster_colour(value) if colour_column == "cluster" else f"C{index % 10}"
@@ -844,37 +879,14 @@ def collapse_figure(scaling: pd.DataFrame) -> Figure:
         value: MARKERS[index % len(MARKERS)] if marker_column != "cluster" else "o"
         for index, value in enumerate(sorted(usable[marker_column].unique()))
     }
-    for (colour_key, marker_key), rows in usable.groupby([colour_column, marker_column]):
-        style = {
-            "linestyle": "none",
-            "marker": markers[marker_key],
-            "color": colours[colour_key],
-            "markerfacecolor": "none",
-            "markersize": 7,
-            "capsize": 2,
-        }
-        ratio = rows["ratio"]
-        top.errorbar(ratio, collapsed[rows.index], yerr=error[rows.index], **style)
-        bottom.errorbar(
-            ratio, collapsed[rows.index] / ratio, yerr=error[rows.index] / ratio, **style
-        )
-    ratios = (usable if len(usable) else scaling)["ratio"]
-    x = np.geomspace(ratios.min() / 1.3, ratios.max() * 1.3, 50)
-    slopes = continuum_slopes(scaling)
-    draw_continuum(
-        top, x, slopes, 2, f"continuum two-level Coulomb gas: {{value:.3f}} {ratio_name}"
-    )
-    for cluster, slope in slopes.items():
-        bottom.axhline(
-            slope**2, color="k" if shared_value(slopes) else cluster_colour(cluster), linestyle="--"
-        )
-    top.set_xscale("log")
-    top.set_yscale("log")
-    readable_log_axis(top.xaxis)
-    readable_log_axis(top.yaxis)
-    top.set_ylabel(f"⟨S⟩² / A (dimensionless, {amplitude_label(model)})")
-    bottom.set_ylabel(f"⟨S⟩² / (A {ratio_name})\n(dimensionless)")
-    bottom.set_xlabel(ratio_axis_label(model))
+    return colour_column, colours, marker_column, markers
+
+
+def ratio_legend_handles(
+    usable: pd.DataFrame, scaling: pd.DataFrame, styles: tuple[str, dict, str, dict]
+) -> tuple[list[Line2D], list[Line2D]]:
+    """Legend entries of `ratio_styles`: one per colour (α or cluster), one per |B| marker."""
+    colour_column, colours, marker_column, markers = styles
     clusters = cluster_table(usable) if len(usable) else cluster_table(scaling).iloc[0:0]
     if colour_column == "cluster":
         colour_handles = [
@@ -906,6 +918,77 @@ def collapse_figure(scaling: pd.DataFrame) -> Figure:
         for batch in markers
         if marker_column == "batch_size"
     ]
+    return colour_handles, marker_handles
+
+
+def ratio_axis(axes: Axes, usable: pd.DataFrame, scaling: pd.DataFrame) -> np.ndarray:
+    """Logarithmic ratio axis over the points (padded by 1.3×); returns 50 ratios spanning it."""
+    ratios = (usable if len(usable) else scaling)["ratio"]
+    x = np.geomspace(ratios.min() / 1.3, ratios.max() * 1.3, 50)
+    axes.set_xscale("log")
+    readable_log_axis(axes.xaxis)
+    return x
+
+
+def collapse_figure(scaling: pd.DataFrame) -> Figure:
+    """⟨S⟩²/A against the ratio α/|B| (T): points of equal ratio coincide under the scaling rule.
+
+    Top (log–log): ``⟨S⟩²/A`` with error ``2⟨S⟩ δ⟨S⟩/A``, A the noise amplitude
+    (``amplitude``: ε², the cluster's target x* for the RBM, 1 for the Dyson
+    model), and the continuum Coulomb-gas line ``⟨S⟩²/A = c² · ratio``
+    (dashed; ``c² = π`` for singular values, `continuum_slopes`; none for the
+    RBM). Bottom: the same divided by the ratio, against ``c²`` (dashed),
+    where O(α) departures from the rule show as a vertical spread of points
+    of equal ratio. Colour encodes α (the cluster when there are several
+    clusters of ≥ 2 levels), hollow marker |B| (`ratio_styles`); ok points
+    only. Where the table has the exact stationary theory, its predicted
+    ``mean_spacing_theory²/A`` (and that over the ratio) is drawn as small
+    black crosses in both panels, so measured and predicted O(α) departures
+    of points of equal ratio can be compared.
+    """
+    model = model_of(scaling)
+    usable = pair_statistics(scaling)
+    ratio_name = ratio_label(model)
+    figure = Figure(figsize=(6.4, 6.8), layout="constrained")
+    set_figure_title(figure, scaling, f"collapse onto the ratio {ratio_name}")
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1.4])
+    collapsed = usable["mean_spacing"] ** 2 / usable["amplitude"]
+    error = 2 * usable["mean_spacing"] * usable["mean_spacing_err"] / usable["amplitude"]
+    styles = ratio_styles(usable, model)
+    colour_column, colours, marker_column, markers = styles
+    for (colour_key, marker_key), rows in usable.groupby([colour_column, marker_column]):
+        style = {
+            "linestyle": "none",
+            "marker": markers[marker_key],
+            "color": colours[colour_key],
+            "markerfacecolor": "none",
+            "markersize": 7,
+            "capsize": 2,
+        }
+        ratio = rows["ratio"]
+        top.errorbar(ratio, collapsed[rows.index], yerr=error[rows.index], **style)
+        bottom.errorbar(
+            ratio, collapsed[rows.index] / ratio, yerr=error[rows.index] / ratio, **style
+        )
+    theory = theory_rows(usable)
+    predicted = theory["mean_spacing_theory"] ** 2 / theory["amplitude"]
+    draw_theory(top, theory["ratio"], predicted, "exact theory")
+    draw_theory(bottom, theory["ratio"], predicted / theory["ratio"], "_exact theory")
+    x = ratio_axis(top, usable, scaling)
+    slopes = continuum_slopes(scaling)
+    draw_continuum(
+        top, x, slopes, 2, f"continuum two-level Coulomb gas: {{value:.3f}} {ratio_name}"
+    )
+    for cluster, slope in slopes.items():
+        bottom.axhline(
+            slope**2, color="k" if shared_value(slopes) else cluster_colour(cluster), linestyle="--"
+        )
+    top.set_yscale("log")
+    readable_log_axis(top.yaxis)
+    top.set_ylabel(f"⟨S⟩² / A (dimensionless, {amplitude_label(model)})")
+    bottom.set_ylabel(f"⟨S⟩² / (A {ratio_name})\n(dimensionless)")
+    bottom.set_xlabel(ratio_axis_label(model))
+    colour_handles, marker_handles = ratio_legend_handles(usable, scaling, styles)
     continuum_handles, _ = top.get_legend_handles_labels()
     top.add_artist(
         top.legend(
@@ -914,6 +997,112 @@ def collapse_figure(scaling: pd.DataFrame) -> Figure:
     )
     if marker_handles:
         top.legend(handles=marker_handles, fontsize="small", loc="lower right")
+    return figure
+
+
+# --- Residuals against the theory -------------------------------------------------------
+
+
+RESIDUAL_SETS = {
+    "residual": ("against the exact stationary theory", True),
+    "residual_continuum": ("against the continuum limit", False),
+}
+"""Residual column → (what it is measured against, filled marker)."""
+
+
+def residual_summary(values: np.ndarray) -> tuple[float, float, int]:
+    """Mean, standard deviation (``ddof = 1``, NaN below two) and count of the finite values."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return np.nan, np.nan, 0
+    spread = float(values.std(ddof=1)) if values.size > 1 else np.nan
+    return float(values.mean()), spread, int(values.size)
+
+
+def residuals_figure(scaling: pd.DataFrame) -> Figure:
+    """Standardised residuals of ⟨S⟩ against the exact and the continuum theory, against the ratio.
+
+    For every ok (point, cluster) of ≥ 2 levels: ``residual = (⟨S⟩ − theory)/error``
+    against the exact discrete-time stationary prediction (filled marker) and
+    ``residual_continuum`` against the continuum limit (hollow marker), errors
+    added in quadrature, on a logarithmic ratio axis α/|B| (T), colour and
+    marker as in the collapse (`ratio_styles`: α or cluster, |B|). Grey bands
+    mark ±1 and ±2; the legend gives the mean and standard deviation of each
+    set. If the theory holds, the residuals against it are noise (mean ≈ 0,
+    spread ≈ 1), while those against the continuum trend with α. A model
+    without a theory (the Gaussian RBM: every theory column NaN) gets a
+    figure that says so (`NO_THEORY`) and nothing else.
+    """
+    model = model_of(scaling)
+    title = "residuals of ⟨S⟩ against the exact and the continuum theory"
+    if not has_theory(scaling):
+        return empty_figure(scaling, title, NO_THEORY)
+    usable = pair_statistics(scaling)
+    predicted = usable[finite(usable, "residual") | finite(usable, "residual_continuum")]
+    if predicted.empty:
+        return empty_figure(
+            scaling,
+            title,
+            "no point without diverged replicas"
+            if usable.empty
+            else "no point without diverged replicas has a theory prediction (SGD unstable)",
+        )
+    figure = Figure(figsize=(9.6, 5.2), layout="constrained")
+    set_figure_title(figure, scaling, title)
+    grid = figure.add_gridspec(1, 2, width_ratios=[2.3, 1])
+    axes = figure.add_subplot(grid[0, 0])
+    axes.axhspan(-2, 2, color="0.92", zorder=0, linewidth=0, label="±2 (95 % of pure noise)")
+    axes.axhspan(-1, 1, color="0.8", zorder=0, linewidth=0, label="±1 (68 %)")
+    axes.axhline(0, color="k", linewidth=0.8, zorder=1)
+    styles = ratio_styles(predicted, model)
+    colour_column, colours, marker_column, markers = styles
+    handles = []
+    for column, (against, filled) in RESIDUAL_SETS.items():
+        values = predicted[column].to_numpy(dtype=float)
+        for (colour_key, marker_key), rows in predicted.groupby([colour_column, marker_column]):
+            colour = colours[colour_key]
+            axes.plot(
+                rows["ratio"],
+                rows[column],
+                linestyle="none",
+                marker=markers[marker_key],
+                color=colour,
+                markerfacecolor=colour if filled else "none",
+                markersize=7,
+                zorder=3,
+                label=f"_{column}",
+            )
+        mean, spread, count = residual_summary(values)
+        text = (
+            f"{against}:\nmean {mean:+.2f}, s.d. {spread:.2f} ({count} points)"
+            if count
+            else f"{against}: no point"
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="o",
+                color="k",
+                markerfacecolor="k" if filled else "none",
+                label=text,
+            )
+        )
+    ratio_axis(axes, predicted, scaling)
+    finite_values = predicted[list(RESIDUAL_SETS)].to_numpy(dtype=float)
+    finite_values = finite_values[np.isfinite(finite_values)]
+    reach = max(3.0, 1.15 * float(np.abs(finite_values).max()))
+    axes.set_ylim(-reach, reach)
+    axes.set_xlabel(ratio_axis_label(model))
+    axes.set_ylabel("standardised residual (⟨S⟩ − prediction) / error")
+    bands, _ = axes.get_legend_handles_labels()
+    colour_handles, marker_handles = ratio_legend_handles(predicted, scaling, styles)
+    key = figure.add_subplot(grid[0, 1])
+    key.set_axis_off()
+    key.add_artist(key.legend(handles=[*handles, *bands], fontsize="small", loc="upper left"))
+    key.legend(handles=[*colour_handles, *marker_handles], fontsize="small", loc="lower left")
     return figure
 
 

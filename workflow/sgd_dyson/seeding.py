@@ -28,6 +28,7 @@ class Stream(IntEnum):
     GIBBS = 6
     DYSON_NOISE = 7
     HIDDEN_FRAME = 8
+    THEORY = 9
 
 
 def point_seed(experiment: str, point: str) -> int:

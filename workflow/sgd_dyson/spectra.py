@@ -1,6 +1,13 @@
-"""Spectra of weight matrices and their degenerate clusters."""
+"""Spectra of weight matrices, their observables and their degenerate clusters."""
 
 import numpy as np
+import pandas as pd
+
+OBSERVABLE_COLUMNS = {
+    "singular_values": "singular_value",
+    "gram_eigenvalues": "gram_eigenvalue",
+}
+"""Spectrum-table column of each observable."""
 
 
 def singular_values(weights: np.ndarray) -> np.ndarray:
@@ -23,3 +30,15 @@ def degenerate_clusters(targets: np.ndarray, tolerance: float) -> np.ndarray:
     gaps = np.diff(ordered)
     splits = gaps > tolerance * np.maximum(1.0, np.abs(ordered[1:]))
     return np.concatenate([[0], np.cumsum(splits)])
+
+
+def cluster_targets(targets: list[float], tolerance: float, observable: str) -> pd.DataFrame:
+    """Clusters of the targets: ``cluster``, ``levels`` and the observable's ``target``."""
+    targets = np.sort(np.asarray(targets, dtype=float))
+    clusters = degenerate_clusters(targets, tolerance)
+    if observable == "gram_eigenvalues":
+        targets = targets**2
+    frame = pd.DataFrame({"cluster": clusters, "target": targets})
+    return frame.groupby("cluster", as_index=False).agg(
+        levels=("target", "size"), target=("target", "mean")
+    )

@@ -1,0 +1,22 @@
+rule theory:
+    output:
+        theory=theory_file(),
+    log:
+        log_file("theory", "{experiment}", "{point}"),
+    benchmark:
+        benchmark_file("theory", "{experiment}", "{point}")
+    conda:
+        "../../envs/sgd-dyson.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        point=point_settings,
+        settings=lambda wildcards: theory_settings(
+            EXPERIMENTS[wildcards.experiment], point_of(wildcards)
+        ),
+    message:
+        "Predicting the stationary spectrum of {wildcards.experiment} at {wildcards.point}"
+    script:
+        "../scripts/theory.py"
