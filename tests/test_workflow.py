@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from sgd_dyson.analysis import RESIDUAL_COLUMNS
 from sgd_dyson.config import (
     FIGURES,
+    THEORY_MODELS,
     matrix_size,
     singular_value_targets,
     sweep_table,
@@ -86,6 +88,11 @@ def test_tiny_study_tables_follow_the_contract(tiny_run):
             diverged = scaling.loc[scaling["point"] == point, "diverged_replicas"].iloc[0]
             assert simulated.num_rows == (experiment["replicas"] - diverged) * snapshots.size
             assert len(spectrum) == simulated.num_rows * size
+        residuals = pd.read_csv(root / "residuals.csv")
+        assert list(residuals.columns) == RESIDUAL_COLUMNS
+        predicted = (scaling["status"] == "ok") & scaling["mean_spacing_theory"].notna()
+        assert len(residuals) == predicted.sum()
+        assert predicted.any() == (experiment["model"] in THEORY_MODELS)
         lines = read_table(root / "scaling_fit.parquet", "scaling_fit")
         fitted = (clusters["levels"] >= 2).sum() + ((clusters["levels"] == 2).sum() > 1)
         assert sorted(lines["quantity"]) == sorted(["mean_spacing", "sqrt_pi_sigma"] * fitted)

@@ -72,6 +72,10 @@ def scaling_file(experiment="{experiment}"):
     return f"{RESULTS}/{experiment}/scaling.parquet"
 
 
+def residuals_file(experiment="{experiment}"):
+    return f"{RESULTS}/{experiment}/residuals.csv"
+
+
 def scaling_fit_file(experiment="{experiment}"):
     return f"{RESULTS}/{experiment}/scaling_fit.parquet"
 

@@ -8,6 +8,12 @@ rule scaling:
         scaling=scaling_file(),
         scaling_fit=scaling_fit_file(),
         density_fits=density_fits_file(),
+        residuals=report(
+            residuals_file(),
+            caption="../report/residuals_table.rst",
+            category="{experiment}",
+            labels={"experiment": "{experiment}", "figure": "residuals table"},
+        ),
     log:
         log_file("scaling", "{experiment}"),
     benchmark:

@@ -4,7 +4,7 @@ import logging
 
 import pandas as pd
 
-from sgd_dyson.analysis import density_fits_table, scaling_fits, scaling_table
+from sgd_dyson.analysis import density_fits_table, residual_table, scaling_fits, scaling_table
 from sgd_dyson.logs import log_to
 from sgd_dyson.tables import provenance, read_table, write_table
 
@@ -29,6 +29,8 @@ for row in scaling[scaling["status"] != "ok"].drop_duplicates("point").itertuple
         row.status,
     )
 write_table(scaling, snakemake.output.scaling, "scaling", provenance(params.settings))
+# A plain table for the report; the numbers live in scaling.parquet.
+residual_table(scaling).to_csv(snakemake.output.residuals, index=False, float_format="%.6g")
 write_table(
     density_fits_table(sweep, densities),
     snakemake.output.density_fits,

@@ -418,6 +418,29 @@ def _theory_columns(theory: pd.DataFrame) -> pd.DataFrame:
     return columns.reset_index()
 
 
+RESIDUAL_COLUMNS = [
+    "point",
+    "ratio",
+    "cluster",
+    "mean_spacing",
+    "mean_spacing_err",
+    "mean_spacing_theory",
+    "mean_spacing_continuum",
+    "residual",
+    "residual_continuum",
+]
+
+
+def residual_table(scaling: pd.DataFrame) -> pd.DataFrame:
+    """Per-point standardised residuals of ⟨S⟩ against the exact theory and the continuum.
+
+    The rows of the scaling table with a theory (status ok, clusters of at
+    least two levels), for the report.
+    """
+    rows = scaling[(scaling["status"] == "ok") & scaling["mean_spacing_theory"].notna()]
+    return rows[RESIDUAL_COLUMNS].sort_values(["cluster", "ratio", "point"], ignore_index=True)
+
+
 def density_fits_table(sweep: pd.DataFrame, densities: pd.DataFrame) -> pd.DataFrame:
     """Every point's density fits with the experiment and the ratio (schema ``density_fits``)."""
     table = densities.merge(
