@@ -35,8 +35,7 @@ from sgd_dyson.fits import (
 )
 from sgd_dyson.sampling import goe_matrices
 
-FOUR_SIGMA_TAIL = 2 * stats.norm.sf(4.0)
-"""Two-sided false-failure probability of a 4σ tolerance, ~6e-5."""
+from tolerances import FOUR_SIGMA_TAIL
 
 GOE_SURMISE_RATIO = 4 - 2 * np.sqrt(3)
 """⟨r⟩ of the 3×3 Wigner-like surmise, 0.5359 (Atas et al., PRL 110 (2013) 084101)."""

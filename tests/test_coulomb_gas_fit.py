@@ -15,8 +15,7 @@ from sgd_dyson.distributions import coulomb_gas_log_likelihood
 from sgd_dyson.fits import BETA_BOUNDS, coulomb_gas_beta_fit, coulomb_gas_fit
 from sgd_dyson.sampling import goe_matrices
 
-FOUR_SIGMA_TAIL = 2 * stats.norm.sf(4.0)
-"""Two-sided false-failure probability of a 4σ tolerance, ~6e-5."""
+from tolerances import FOUR_SIGMA_TAIL
 
 
 def dumitriu_edelman_levels(

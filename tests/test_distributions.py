@@ -18,12 +18,11 @@ from sgd_dyson.distributions import (
     two_level_density,
 )
 
+from tolerances import FOUR_SIGMA_TAIL
+
 BETAS = [1.0, 2.0, 4.0]
 QUADRATURE_TOLERANCE = 1e-9
 """Relative accuracy asked of (and delivered by) scipy's adaptive quadrature here."""
-
-FOUR_SIGMA_TAIL = 2 * stats.norm.sf(4.0)
-"""Two-sided false-failure probability of a 4σ tolerance, ~6e-5."""
 
 
 def goe_2x2_eigenvalues(

@@ -24,8 +24,7 @@ from sgd_dyson.dyson import DysonRun, initial_matrices, simulate
 from sgd_dyson.seeding import REPLICA_BLOCK
 from sgd_dyson.simulation import Snapshots
 
-FOUR_SIGMA_TAIL = 2 * stats.norm.sf(4.0)
-"""Two-sided false-failure probability of a 4σ tolerance, ~6e-5."""
+from tolerances import FOUR_SIGMA_TAIL, bonferroni_z, replica_mean_and_error
 
 BASE = DysonRun(
     target=(1.0, 1.0, 3.0),
@@ -48,17 +47,6 @@ def settings(**changes) -> DysonRun:
 def simulated(run: DysonRun) -> Snapshots:
     """`simulate`, cached so that tests sharing a run pay for it once."""
     return simulate(run)
-
-
-def bonferroni_z(comparisons: int) -> float:
-    """Per-comparison z keeping ``comparisons`` tests' total false-failure probability ~6e-5."""
-    return stats.norm.isf(FOUR_SIGMA_TAIL / (2 * comparisons))
-
-
-def replica_mean_and_error(values: np.ndarray) -> tuple[float, float]:
-    """Mean of ``values`` ``(snapshots, replicas, ...)`` and the standard error of replica means."""
-    per_replica = values.reshape(values.shape[0], values.shape[1], -1).mean(axis=(0, 2))
-    return per_replica.mean(), per_replica.std(ddof=1) / np.sqrt(per_replica.size)
 
 
 def stationary_run(target: tuple[float, ...]) -> DysonRun:

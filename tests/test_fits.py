@@ -19,8 +19,7 @@ from sgd_dyson.fits import (
     surmise_quantiles,
 )
 
-FOUR_SIGMA_TAIL = 2 * stats.norm.sf(4.0)
-"""Two-sided false-failure probability of a 4σ tolerance, ~6e-5."""
+from tolerances import FOUR_SIGMA_TAIL
 
 
 def goe_matrices(rng: np.random.Generator, samples: int, dim: int, sigma: float) -> np.ndarray:

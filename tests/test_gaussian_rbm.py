@@ -19,7 +19,6 @@ from functools import cache
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from sgd_dyson import gaussian_rbm
 from sgd_dyson.gaussian_rbm import (
@@ -36,8 +35,7 @@ from sgd_dyson.seeding import REPLICA_BLOCK
 from sgd_dyson.simulation import Snapshots
 from sgd_dyson.spectra import degenerate_clusters, gram_eigenvalues
 
-FOUR_SIGMA_TAIL = 2 * stats.norm.sf(4.0)
-"""Two-sided false-failure probability of a 4σ tolerance, ~6e-5."""
+from tolerances import bonferroni_z
 
 SIZE = 10
 
@@ -66,11 +64,6 @@ def settings(**changes) -> GaussianRBMRun:
 def simulated(run: GaussianRBMRun) -> Snapshots:
     """`simulate`, cached so that tests sharing a run pay for it once."""
     return simulate(run)
-
-
-def bonferroni_z(comparisons: int) -> float:
-    """z per comparison that keeps ``comparisons`` two-sided tests at one 4σ test's ~6e-5."""
-    return stats.norm.isf(FOUR_SIGMA_TAIL / (2 * comparisons))
 
 
 def random_weights(size: int, mass: float, hidden_std: float, seed: int) -> np.ndarray:

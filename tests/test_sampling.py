@@ -14,8 +14,7 @@ from scipy import stats
 
 from sgd_dyson.sampling import batch_second_moments, goe_matrices
 
-FOUR_SIGMA_TAIL = 2 * stats.norm.sf(4.0)
-"""Two-sided false-failure probability of a 4σ tolerance, ~6e-5."""
+from tolerances import FOUR_SIGMA_TAIL
 
 
 def z_threshold(comparisons: int) -> float:

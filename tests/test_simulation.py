@@ -31,8 +31,7 @@ from sgd_dyson.teacher_student import (
     simulate,
 )
 
-FOUR_SIGMA_TAIL = 2 * stats.norm.sf(4.0)
-"""Two-sided false-failure probability of a 4σ tolerance, ~6e-5."""
+from tolerances import FOUR_SIGMA_TAIL, replica_mean_and_error
 
 TEACHER = (2.0, 2.0)
 W_STAR = np.diag(TEACHER)
@@ -65,15 +64,6 @@ def settings(**changes) -> TeacherStudentRun:
 def simulated(run: TeacherStudentRun) -> Snapshots:
     """`simulate`, cached so that tests sharing a run pay for it once."""
     return simulate(run)
-
-
-def replica_mean_and_error(values: np.ndarray) -> tuple[float, float]:
-    """Mean of ``values`` ``(snapshots, replicas, ...)`` and its standard error.
-
-    The error is that of the mean of the replica-level means (replicas are independent).
-    """
-    per_replica = values.reshape(values.shape[0], values.shape[1], -1).mean(axis=(0, 2))
-    return per_replica.mean(), per_replica.std(ddof=1) / np.sqrt(per_replica.size)
 
 
 def stationary_deviation(snapshots, burn_in: int) -> np.ndarray:

@@ -12,22 +12,15 @@ from functools import cache
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from sgd_dyson import theory
 from sgd_dyson.spectra import cluster_targets, singular_values
 from sgd_dyson.teacher_student import TeacherStudentRun, hidden_matrix, simulate
 
-FOUR_SIGMA_TAIL = 2 * stats.norm.sf(4.0)
-"""Two-sided false-failure probability of a 4σ tolerance, ~6e-5."""
+from tolerances import bonferroni_z, replica_mean_and_error
 
 ROOT_SEED = 20240723
 HIDDEN = (1.5, 0.7)
-
-
-def bonferroni_z(comparisons: int) -> float:
-    """z keeping ``comparisons`` two-sided tests at the false-failure rate of one 4σ test."""
-    return float(stats.norm.isf(FOUR_SIGMA_TAIL / (2 * comparisons)))
 
 
 def gram_of(hidden: tuple[float, ...] | None, size: int) -> np.ndarray:
@@ -211,12 +204,6 @@ def online_run(teacher, hidden, kind, alpha, batch, **changes) -> TeacherStudent
 @cache
 def simulated(run: TeacherStudentRun):
     return simulate(run)
-
-
-def replica_mean_and_error(values: np.ndarray) -> tuple[float, float]:
-    """Mean of ``values`` ``(snapshots, replicas)`` and the standard error of the replica means."""
-    per_replica = values.mean(axis=0)
-    return per_replica.mean(), per_replica.std(ddof=1) / np.sqrt(per_replica.size)
 
 
 PAIR = (2.0, 2.0)
