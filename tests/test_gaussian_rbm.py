@@ -1,6 +1,6 @@
 """Specifications of the Gaussian RBM simulation (`sgd_dyson.gaussian_rbm`).
 
-Model (science.md): ``E = ½ μ² φᵀφ + hᵀh/(2σ_h²) − hᵀWφ``, so ``p(φ)`` is Gaussian
+Model (Aarts, Lucini & Park 2025): ``E = ½ μ² φᵀφ + hᵀh/(2σ_h²) − hᵀWφ``, so ``p(φ)`` is Gaussian
 with kernel ``K = μ² − σ_h² WᵀW``; persistent block-Gibbs chains estimate
 ``K⁻¹`` and ``W ← W + α σ_h² W (C_data − Ĉ_model)`` learns the lattice field
 ``K*``. The exact tests check the two halves of that statement separately (the
@@ -334,7 +334,8 @@ def test_every_learned_eigenvalue_is_nearest_its_own_target():
 
 
 def test_pair_centres_approach_the_targets_at_small_learning_rate_over_batch_size():
-    # science.md: pair centres sit slightly *below* x*, by an amount that grows with α/|B|.
+    # Aarts, Lucini & Park 2025: pair centres sit slightly *below* x*, by an amount that
+    # grows with α/|B|.
     # The offset comes from the fluctuations at second order (∝ α/|B|), while the pair's
     # spread ⟨S⟩ is first order (∝ sqrt(α/|B|)); at α/|B| = 1.6e-3 the centre is below
     # x* by less than half the mean spacing (measured: about a quarter), and not above it.

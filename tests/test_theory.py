@@ -1,7 +1,7 @@
 """Specifications of the exact stationary theory of online SGD (`sgd_dyson.theory`).
 
 The solver is checked against a dense solve of the same linear equation, the
-closed forms of science.md, its continuum limit, and direct simulations of
+closed forms of online regression, its continuum limit, and direct simulations of
 `sgd_dyson.teacher_student.simulate`. Every statistical tolerance is 4 standard
 errors (two-sided false-failure probability ~6e-5; Bonferroni-corrected when a
 test makes several comparisons), the errors estimated from replica-level means
@@ -96,7 +96,8 @@ def test_solution_for_ten_dimensions_with_hidden_layer_solves_the_moment_equatio
 def test_label_noise_without_hidden_layer_gives_the_online_regression_closed_form(
     alpha, batch, size
 ):
-    # science.md: each D_ij has variance αε²/(|B|(2 − α) − α(N + 1)), all entries uncorrelated.
+    # Online regression: each D_ij has variance αε²/(|B|(2 − α) − α(N + 1)), all entries
+    # uncorrelated (Aarts, Lucini & Park 2025).
     eye = np.eye(size)
     solved = theory.stationary_second_moments(
         eye, alpha, batch, theory.label_noise_moments(eye, 0.1, batch)

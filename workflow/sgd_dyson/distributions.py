@@ -106,7 +106,7 @@ def two_component_log_likelihood(
     """Log-likelihood of level pairs under the two-component (unequal-width) density.
 
     The labelled pair density is ``p(x1, x2) = |x1 − x2| φ1(x1) φ2(x2) / E|X1 − X2|``,
-    ``φk`` the normal density ``N(x0, σk²)`` (the two-component form of science.md: one
+    ``φk`` the normal density ``N(x0, σk²)`` (the two-component form of Park et al.: one
     level in each well of width ``σk``). Its normaliser is exact: for independent
     ``Xk ~ N(x0, σk²)``, ``X1 − X2 ~ N(0, σ1² + σ2²)``, so
     ``E|X1 − X2| = sqrt(2/π) sqrt(σ1² + σ2²)`` (folded normal). Which level carries which
@@ -157,7 +157,7 @@ def semicircle_density(x: np.ndarray, center: float, radius: float) -> np.ndarra
     """Wigner semicircle ``ρ(x) = 2/(πR²) sqrt(R² − (x − x0)²)`` on ``|x − x0| ≤ R``, else 0.
 
     The large-``n`` level density of an ``n``-level Coulomb gas of width σ, with
-    ``R = σ sqrt(2βn)`` (Wigner 1955; science.md).
+    ``R = σ sqrt(2βn)`` (Wigner 1955).
     """
     y = np.asarray(x, dtype=float) - center
     return 2 / (np.pi * radius**2) * np.sqrt(np.clip(radius**2 - y**2, 0.0, None))

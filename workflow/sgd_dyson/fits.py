@@ -214,7 +214,7 @@ def _coulomb_gas_log_normaliser_derivatives(levels: int, beta: float) -> tuple[f
 def coulomb_gas_beta_fit(levels: np.ndarray) -> CoulombGasBetaFit:
     """Joint maximum-likelihood ``(x0, σ, β)`` of the Coulomb gas of ``(samples, n)`` levels.
 
-    Model (science.md, "Coulomb-gas normalisation"): the labelled density
+    Model (Aarts, Lucini & Park 2025): the labelled density
     ``P(x) = Π_{i<j} |x_i − x_j|^β exp(−Σ_i (x_i − x0)²/(2σ²)) / (Z_n(β) σ^D)``,
     ``D = n + βm``, ``m = n(n−1)/2``, ``Z_n(β) = (2π)^{n/2} Π_{j=1}^{n} Γ(1 + jβ/2)/Γ(1 + β/2)``
     the Mehta–Selberg integral (Mehta, *Random Matrices*, 3rd ed. 2004, ch. 17, with γ = β/2;

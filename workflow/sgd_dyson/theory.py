@@ -10,7 +10,7 @@ noise ``A`` at every step: the batch-mean GOE matrix (injected noise) or
 ``−ε Zᵀ Ĉ_ξx`` (label noise). The second moments ``M_ijkl = E[D_ij D_kl]``
 therefore follow the closed linear recursion ``M ← M − α L(M) + α² E[A ⊗ A]``
 (`moment_operator`), and the stationary ``M`` solves ``L(M) = α E[A ⊗ A]``
-(science.md, "Exact stationary covariance for linear models"). The equation
+(Aarts, Lucini & Park 2025). The equation
 keeps the O(α) discrete-time terms and the multiplicative mini-batch noise
 that the continuum (Lyapunov) picture drops.
 
@@ -145,9 +145,9 @@ def stationary_second_moments(
 ) -> np.ndarray:
     """Exact stationary ``M_ijkl = E[D_ij D_kl]`` of online SGD, shape ``(N,)*4``.
 
-    Solves ``L(M) = α E[A_ij A_kl]`` (`moment_operator`; science.md, "Exact
-    stationary covariance for linear models", here with a hidden layer
-    ``G = ZᵀZ``) without forming the ``N⁴ × N⁴`` matrix.
+    Solves ``L(M) = α E[A_ij A_kl]`` (`moment_operator`, the linear fixed-point
+    equation of SGD on a quadratic loss, here with a hidden layer ``G = ZᵀZ``)
+    without forming the ``N⁴ × N⁴`` matrix.
 
     Method: with ``G = V diag(g) Vᵀ`` and ``M̃_ijkl = V_ai V_ck M_ajcl`` (left
     indices rotated; the right indices only meet ``δ_jl`` and a swap), ``L``
@@ -231,7 +231,7 @@ def injected_noise_moments(size: int, noise: float, batch_size: int) -> np.ndarr
     """``E[Ā_ij Ā_kl] = (ε²/|B|)(δ_ik δ_jl + δ_il δ_jk)`` of the batch-mean GOE noise.
 
     Per-sample GOE matrices of scale ε (off-diagonal variance ε², diagonal
-    2ε²; science.md, "Teacher–student"), averaged over ``|B|`` samples.
+    2ε²; Aarts, Lucini & Park 2025), averaged over ``|B|`` samples.
     """
     eye = np.eye(size)
     return (
@@ -256,8 +256,8 @@ def online_regression_variance(
 ) -> float:
     """Stationary ``E[D_ij²] = αε²/(|B|(2 − α) − α(d + 1))`` of online linear regression.
 
-    ``x ~ N(0, I_d)``, label noise ε, ``G = 1`` (science.md, "Exact stationary
-    covariance for linear models"). Raises ``ValueError`` once
+    ``x ~ N(0, I_d)``, label noise ε, ``G = 1``: the closed form of the linear
+    fixed-point equation (`stationary_second_moments`). Raises ``ValueError`` once
     ``|B|(2 − α) ≤ α(d + 1)``, where the variance diverges.
     """
     denominator = batch_size * (2 - learning_rate) - learning_rate * (dimension + 1)
