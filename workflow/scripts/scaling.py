@@ -6,7 +6,7 @@ import pandas as pd
 
 from sgd_dyson.analysis import density_fits_table, residual_table, scaling_fits, scaling_table
 from sgd_dyson.logs import log_to
-from sgd_dyson.tables import provenance, read_table, write_table
+from sgd_dyson.tables import atomic_path, provenance, read_table, write_table
 
 log_to(snakemake.log[0])
 params = snakemake.params
@@ -30,7 +30,8 @@ for row in scaling[scaling["status"] != "ok"].drop_duplicates("point").itertuple
     )
 write_table(scaling, snakemake.output.scaling, "scaling", provenance(params.settings))
 # A plain table for the report; the numbers live in scaling.parquet.
-residual_table(scaling).to_csv(snakemake.output.residuals, index=False, float_format="%.6g")
+with atomic_path(snakemake.output.residuals) as temporary:
+    residual_table(scaling).to_csv(temporary, index=False, float_format="%.6g")
 write_table(
     density_fits_table(sweep, densities),
     snakemake.output.density_fits,

@@ -21,7 +21,6 @@ without a theory (the Gaussian RBM) and at points where SGD is unstable
 (`theory_rows`).
 """
 
-import os
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,6 +40,7 @@ from .distributions import (
 )
 from .fits import neighbour_spacings
 from .spectra import gram_eigenvalues, singular_values
+from .tables import atomic_path
 
 LEVEL_LABELS = {
     "singular_value": "singular value λ of W",
@@ -1488,19 +1488,13 @@ def eigenvalue_flow_figure(
 def save_figure(figure: Figure, png_path: str | Path, pdf_path: str | Path) -> None:
     """Write ``figure`` as PNG and PDF, each atomically, then clear it.
 
-    Each file is written to a hidden temporary name in its own folder and
-    renamed over the target with `os.replace`, so a reader never sees a
-    partial figure. The figure is cleared afterwards (it was made without
-    pyplot, so nothing else holds it).
+    Each file is written through `tables.atomic_path`, so a reader never
+    sees a partial figure. The figure is cleared afterwards (it was made
+    without pyplot, so nothing else holds it).
     """
     try:
-        for path, file_format in ((Path(png_path), "png"), (Path(pdf_path), "pdf")):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            try:
+        for path, file_format in ((png_path, "png"), (pdf_path, "pdf")):
+            with atomic_path(path) as temporary:
                 figure.savefig(temporary, format=file_format, dpi=PNG_DPI)
-                os.replace(temporary, path)
-            finally:
-                temporary.unlink(missing_ok=True)
     finally:
         figure.clear()

@@ -10,6 +10,8 @@ digest, seeds).
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -218,6 +220,23 @@ def _arrow_column(values, column: Column) -> pa.Array:
     return pa.array(values, type=column.type, from_pandas=True)
 
 
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary name beside ``path`` to write to; renamed over ``path`` on success.
+
+    The rename (`os.replace`) is atomic, so an interrupted writer leaves
+    nothing that looks finished; the temporary file never outlives the block.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def write_table(
     columns: dict | pd.DataFrame, path: str | Path, kind: str, provenance: dict | None = None
 ) -> None:
@@ -234,13 +253,8 @@ def write_table(
     table = pa.Table.from_arrays(
         [_arrow_column(columns[c.name], c) for c in SCHEMAS[kind]], schema=schema
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as temporary:
         pq.write_table(table, temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def read_arrow(path: str | Path, kind: str) -> pa.Table:
