@@ -11,13 +11,13 @@ from . import theory
 from .fits import (
     coulomb_gas_beta_fit,
     coulomb_gas_fit,
-    coulomb_gas_width,
     gaussian_fit,
     goe_spacing_ratio,
     information_criteria,
     likelihood_ratio_test,
     neighbour_spacings,
     semicircle_fit,
+    spacing_and_width,
     spacing_ratios,
     surmise_beta,
     surmise_chi2_test,
@@ -93,12 +93,10 @@ def _cluster_estimates(levels: np.ndarray) -> np.ndarray:
 
     ⟨S⟩ and both β need n ≥ 2 levels, the spacing ratio ⟨r⟩ n ≥ 3; otherwise NaN.
     """
-    center, sigma = coulomb_gas_width(levels)
+    mean_spacing, center, sigma = spacing_and_width(levels)
     if levels.shape[1] < 2:
         return np.array([np.nan, center, sigma, np.nan, np.nan, np.nan])
-    spacing = neighbour_spacings(levels).ravel()
-    mean_spacing = spacing.mean()
-    beta = surmise_beta(spacing / mean_spacing)
+    beta = surmise_beta(neighbour_spacings(levels).ravel() / mean_spacing)
     ratio = spacing_ratios(levels).mean() if levels.shape[1] >= 3 else np.nan
     coulomb_beta = coulomb_gas_beta_fit(levels).beta
     return np.array([mean_spacing, center, sigma, beta, ratio, coulomb_beta])
@@ -110,7 +108,8 @@ def fit_cluster(levels: np.ndarray, groups: np.ndarray, fit: dict) -> dict:
     ``levels`` is ``(samples, n)``: ⟨S⟩ (mean neighbour spacing), the β = 1
     Coulomb-gas centre and width (`fits.coulomb_gas_width`), the surmise β
     (`fits.surmise_beta`) and the χ² test of ``s = S/⟨S⟩`` against ``P_β``,
-    and for n ≥ 3 the spacing ratio ⟨r⟩ with the same-size GOE reference.
+    the β of the joint Coulomb-gas fit (`fits.coulomb_gas_beta_fit`), and for
+    n ≥ 3 the spacing ratio ⟨r⟩ with the same-size GOE reference.
     ``fit`` holds ``surmise_bins`` and ``reference_samples``.
     """
     estimate, error = jackknife(_cluster_estimates, levels, groups)

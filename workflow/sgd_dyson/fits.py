@@ -40,6 +40,18 @@ def coulomb_gas_width(levels: np.ndarray, beta: float = 1.0) -> tuple[float, flo
     return center, sigma
 
 
+def spacing_and_width(levels: np.ndarray) -> np.ndarray:
+    """``[⟨S⟩, x0, σ]`` of a cluster's ``(samples, n)`` levels; ⟨S⟩ is NaN for a single level.
+
+    ⟨S⟩ is the mean neighbour spacing, ``x0`` and σ the β = 1 Coulomb-gas
+    maximum-likelihood centre and width (`coulomb_gas_width`): the estimates
+    the fit stage reports and the theory stage predicts.
+    """
+    center, sigma = coulomb_gas_width(levels)
+    spacing = neighbour_spacings(levels).mean() if levels.shape[1] >= 2 else np.nan
+    return np.array([spacing, center, sigma])
+
+
 def neighbour_spacings(levels: np.ndarray) -> np.ndarray:
     """Spacings between neighbouring levels of each sample: ``(samples, n − 1)``."""
     return np.diff(np.sort(levels, axis=1), axis=1)

@@ -32,7 +32,7 @@ stage (`analysis`), so the theory can be put next to the measured tables.
 import numpy as np
 import pandas as pd
 
-from .fits import coulomb_gas_width, neighbour_spacings
+from .fits import spacing_and_width
 from .spectra import (
     OBSERVABLE_COLUMNS,
     cluster_targets,
@@ -356,18 +356,6 @@ def predicted_levels(
     return spectrum(weights)
 
 
-def _cluster_estimates(levels: np.ndarray) -> np.ndarray:
-    """[⟨S⟩, x0, σ] of one cluster's ``(samples, n)`` levels, as the fit stage estimates them.
-
-    ⟨S⟩ is the mean neighbour spacing (NaN for a single level); ``x0`` and σ
-    are the β = 1 Coulomb-gas maximum-likelihood centre and width
-    (`fits.coulomb_gas_width`).
-    """
-    center, sigma = coulomb_gas_width(levels)
-    spacing = neighbour_spacings(levels).mean() if levels.shape[1] >= 2 else np.nan
-    return np.array([spacing, sigma, center])
-
-
 def predicted_cluster_statistics(
     levels: np.ndarray,
     targets: list[float],
@@ -392,13 +380,10 @@ def predicted_cluster_statistics(
     groups = equal_groups(np.arange(len(levels)), error_groups)
     rows = []
     for cluster in clusters.itertuples(index=False):
-        estimate, error = jackknife(
-            _cluster_estimates, levels[:, labels == cluster.cluster], groups
-        )
+        estimate, error = jackknife(spacing_and_width, levels[:, labels == cluster.cluster], groups)
         row = {"cluster": cluster.cluster, "levels": cluster.levels, "target": cluster.target}
-        for name, value, value_error in zip(
-            ("mean_spacing", "sigma", "center"), estimate, error, strict=True
-        ):
-            row[name], row[f"{name}_err"] = value, value_error
+        # spacing_and_width returns [⟨S⟩, x0, σ]; the table lists ⟨S⟩, σ, x0.
+        for name, index in (("mean_spacing", 0), ("sigma", 2), ("center", 1)):
+            row[name], row[f"{name}_err"] = estimate[index], error[index]
         rows.append(row)
     return pd.DataFrame(rows)
