@@ -56,6 +56,11 @@ def flow_file(experiment="{experiment}"):
     return f"{RESULTS}/{experiment}/flow.parquet"
 
 
+def checkpoint_file(experiment="{experiment}", point="{point}"):
+    """In-job checkpoint of a simulation: undeclared, so Snakemake never deletes it."""
+    return f"{RESULTS}/checkpoints/{experiment}/{point}.npz"
+
+
 def density_fit_file(experiment="{experiment}", point="{point}"):
     return f"{RESULTS}/{experiment}/density_fit/{point}.parquet"
 
@@ -134,17 +139,42 @@ def simulation_params(wildcards):
     return simulation_settings(EXPERIMENTS[wildcards.experiment], point_of(wildcards))
 
 
-def replica_steps(wildcards):
+SECONDS_PER_WORK_UNIT = 4e-7
+"""Measured cost of a simulation per replica, step and weight entry (× Gibbs work for the RBM),
+start-up included, on one core of the development machine (an upper bound over the models)."""
+
+
+def simulation_work(wildcards):
+    """Replicas × steps × N², times Gibbs sweeps × |B| for the RBM (its chains dominate)."""
     experiment = EXPERIMENTS[wildcards.experiment]
-    return experiment["replicas"] * experiment["steps"] * matrix_size(experiment) ** 2
+    work = experiment["replicas"] * experiment["steps"] * matrix_size(experiment) ** 2
+    if experiment["model"] == "gaussian_rbm":
+        work *= experiment["gibbs_steps"] * point_of(wildcards)["batch_size"]
+    return work
 
 
-def simulate_runtime(wildcards):
-    """Minutes: ~1e-7 s per replica-step-entry measured on one core, with a 20× margin."""
-    return max(10, math.ceil(20 * 1e-7 * replica_steps(wildcards) / 60))
+def simulate_runtime(wildcards, attempt):
+    """Minutes: the estimated cost times ``runtime_margin``, at least ``minimum_runtime``.
+
+    A job killed at its wall-time limit and resubmitted by ``--retries`` asks
+    for ``attempt`` times as much and resumes from its in-job checkpoint.
+    """
+    cluster = config["cluster"]
+    estimate = (
+        cluster["runtime_margin"] * SECONDS_PER_WORK_UNIT * simulation_work(wildcards)
+    )
+    return attempt * max(cluster["minimum_runtime"], math.ceil(estimate / 60))
+
+
+def runtime(minutes):
+    """Resource function: ``minutes`` of wall time per attempt (grows on every retry)."""
+    return lambda wildcards, attempt: attempt * max(
+        minutes, config["cluster"]["minimum_runtime"]
+    )
 
 
 def simulate_memory(wildcards):
+    """Megabytes: the kept snapshots, three copies of them (table, arrays, Arrow), plus 1 GB."""
     experiment = EXPERIMENTS[wildcards.experiment]
     snapshots = experiment["steps"] // experiment["snapshot_every"] + 1
     weights = experiment["replicas"] * snapshots * matrix_size(experiment) ** 2

@@ -13,7 +13,7 @@ rule fit:
     threads: 1
     resources:
         mem_mb=simulate_memory,
-        runtime=10,
+        runtime=runtime(10),
     params:
         point=point_settings,
         settings=lambda wildcards: fit_settings(EXPERIMENTS[wildcards.experiment]),

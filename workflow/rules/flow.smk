@@ -10,12 +10,13 @@ rule flow:
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=30,
+        runtime=runtime(30),
     params:
         model=lambda wildcards: EXPERIMENTS[wildcards.experiment]["model"],
         settings=lambda wildcards: flow_settings(
             EXPERIMENTS[wildcards.experiment], flow_point(wildcards.experiment)
         ),
+        checkpoint=lambda wildcards: checkpoint_file(wildcards.experiment, "flow"),
     message:
         "Rerunning a few replicas of {wildcards.experiment} with fine snapshots"
     script:

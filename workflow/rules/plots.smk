@@ -1,3 +1,8 @@
+# Light: runs in the main Snakemake process, also when the others go to a cluster.
+localrules:
+    plots,
+
+
 rule plots:
     input:
         scaling=scaling_file(),
@@ -29,7 +34,7 @@ rule plots:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=runtime(10),
     params:
         observable=lambda wildcards: EXPERIMENTS[wildcards.experiment]["observable"],
         burn_in=lambda wildcards: EXPERIMENTS[wildcards.experiment]["burn_in"],

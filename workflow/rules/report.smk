@@ -1,3 +1,4 @@
+# Light: runs in the main Snakemake process, also when the others go to a cluster.
 localrules:
     report,
 
@@ -21,7 +22,7 @@ rule report:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=runtime(10),
     params:
         python=sys.executable,
         configfiles=" ".join(

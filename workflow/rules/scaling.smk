@@ -1,3 +1,8 @@
+# Light: runs in the main Snakemake process, also when the others go to a cluster.
+localrules:
+    scaling,
+
+
 rule scaling:
     input:
         sweep=sweep_file(),
@@ -23,7 +28,7 @@ rule scaling:
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=10,
+        runtime=runtime(10),
     params:
         settings=lambda wildcards: scaling_settings(EXPERIMENTS[wildcards.experiment]),
     message:

@@ -14,6 +14,9 @@ rule simulate:
     params:
         model=lambda wildcards: EXPERIMENTS[wildcards.experiment]["model"],
         settings=simulation_params,
+        checkpoint=lambda wildcards: checkpoint_file(
+            wildcards.experiment, wildcards.point
+        ),
     message:
         "Training the replicas of {wildcards.experiment} at {wildcards.point}"
     script:

@@ -12,7 +12,7 @@ rule spectrum:
     threads: 1
     resources:
         mem_mb=simulate_memory,
-        runtime=10,
+        runtime=runtime(10),
     params:
         settings=lambda wildcards: spectrum_settings(EXPERIMENTS[wildcards.experiment]),
     message:

@@ -1,3 +1,8 @@
+# Light: runs in the main Snakemake process, also when the others go to a cluster.
+localrules:
+    sweep,
+
+
 rule sweep:
     output:
         sweep=sweep_file(),
@@ -10,7 +15,7 @@ rule sweep:
     threads: 1
     resources:
         mem_mb=500,
-        runtime=5,
+        runtime=runtime(5),
     params:
         experiment="{experiment}",
         root_seed=config["seed"],

@@ -10,7 +10,7 @@ rule theory:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=runtime(10),
     params:
         point=point_settings,
         settings=lambda wildcards: theory_settings(

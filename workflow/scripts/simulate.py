@@ -1,15 +1,24 @@
-"""Rule simulate: train the point's replicas and keep their weight snapshots."""
+"""Rules simulate and flow: train the point's replicas and keep their weight snapshots."""
 
 import logging
 
+from sgd_dyson import __version__
 from sgd_dyson.analysis import simulate_columns
 from sgd_dyson.logs import log_to
 from sgd_dyson.models import simulate
-from sgd_dyson.tables import provenance, write_table
+from sgd_dyson.simulation import Checkpoint
+from sgd_dyson.tables import provenance, settings_sha256, write_table
 
 log_to(snakemake.log[0])
 model, settings = snakemake.params.model, snakemake.params.settings
-snapshots = simulate(model, settings)
+run = {"model": model, **settings}
+checkpoint = Checkpoint(
+    snakemake.params.checkpoint,
+    fingerprint=settings_sha256({**run, "package_version": __version__}),
+    # Read from the config, not passed as a param: changing it must rerun nothing.
+    interval=snakemake.config["checkpoint_every"],
+)
+snapshots = simulate(model, settings, checkpoint)
 outcome = {
     "replicas": settings["replicas"],
     "diverged_replicas": snapshots.diverged_replicas,
@@ -26,5 +35,6 @@ write_table(
     simulate_columns(snapshots, settings),
     snakemake.output.weights,
     "simulate",
-    provenance({"model": model, **settings}, run=outcome),
+    provenance(run, run=outcome),
 )
+checkpoint.remove()

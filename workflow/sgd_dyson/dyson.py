@@ -41,13 +41,7 @@ import numpy as np
 
 from .sampling import goe_matrices
 from .seeding import ReplicaStream, Stream
-from .simulation import (
-    Progress,
-    Snapshots,
-    chunk_boundaries,
-    diverged,
-    snapshot_steps,
-)
+from .simulation import Checkpoint, Snapshots, Trajectory, diverged
 
 CHUNK_ELEMENTS = 2**22
 """Upper bound on the elements of one chunk's per-step random arrays (memory)."""
@@ -126,7 +120,7 @@ def initial_matrices(run: DysonRun) -> np.ndarray:
     )[0]
 
 
-def simulate(run: DysonRun) -> Snapshots:
+def simulate(run: DysonRun, checkpoint: Checkpoint | None = None) -> Snapshots:
     """Run ``run.replicas`` independent copies of the process; keep ``H`` at the snapshots.
 
     Works with ``D = H − H*``: ``D ← e^{−Δ} D + noise`` (module docstring), the
@@ -134,34 +128,26 @@ def simulate(run: DysonRun) -> Snapshots:
     step-major so that results do not depend on the chunking. The process
     cannot diverge: a non-finite or absurdly large ``H`` (`FINITE_BOUND`) can
     only be a bug and raises ``FloatingPointError`` instead of being counted.
+    With a ``checkpoint`` the loop saves its state every so often and resumes
+    from a previous save (`Trajectory`).
     """
     target = target_matrix(run.target)
     deviation = initial_matrices(run) - target
     noise = ReplicaStream(run.root_seed, run.point_seed, [run.replicas], (Stream.DYSON_NOISE,))
+    trajectory = Trajectory(
+        run.steps, run.snapshot_every, {"weights": deviation}, [noise], checkpoint
+    )
     step_noise = partial(goe_matrices, dim=run.size, scale=run.noise_scale)
     decay = run.decay
-    kept_steps = snapshot_steps(run.steps, run.snapshot_every)
     max_chunk = max(1, CHUNK_ELEMENTS // (run.replicas * run.size**2))
-    kept = []
-    step, progress = 0, Progress(run.steps)
-    for end in chunk_boundaries(run.steps, kept_steps, None, max_chunk):
-        increments = noise.sample(step_noise, end - step)
+    for first, end in trajectory.remaining_chunks(None, max_chunk):
+        increments = noise.sample(step_noise, end - first)
         for increment in increments:
             deviation *= decay
             deviation += increment
-        step = int(end)
         if diverged(deviation, FINITE_BOUND).any():
             raise FloatingPointError(
-                f"Dyson process left the finite range by step {step}: this is a bug"
+                f"Dyson process left the finite range by step {end}: this is a bug"
             )
-        if step in kept_steps:
-            kept.append(deviation + target)
-        progress.update(step)
-    return Snapshots(
-        steps=kept_steps,
-        weights=np.stack(kept),
-        replica=np.arange(run.replicas),
-        draw=np.zeros(run.replicas, dtype=int),
-        diverged_replicas=0,
-        first_divergence_step=None,
-    )
+        trajectory.end_chunk(end, deviation + target)
+    return trajectory.snapshots(np.zeros(run.replicas, dtype=int))

@@ -29,13 +29,7 @@ from functools import partial
 import numpy as np
 
 from .seeding import ReplicaStream, Stream
-from .simulation import (
-    Progress,
-    Snapshots,
-    chunk_boundaries,
-    snapshot_steps,
-    surviving_snapshots,
-)
+from .simulation import Checkpoint, Snapshots, Trajectory
 
 CHUNK_ELEMENTS = 2**22
 """Upper bound on the elements of one chunk's Gibbs normals (memory)."""
@@ -185,7 +179,7 @@ def _diverged(weights: np.ndarray, chains: np.ndarray, mass: float, hidden_std: 
     return ~finite | (np.linalg.eigvalsh(kernel)[:, 0] <= 0.0)
 
 
-def simulate(run: GaussianRBMRun) -> Snapshots:
+def simulate(run: GaussianRBMRun, checkpoint: Checkpoint | None = None) -> Snapshots:
     """Train ``run.replicas`` RBMs and keep their weights ``W`` at the snapshots.
 
     Every replica has its own initial weights, its own ``|B|`` persistent
@@ -194,13 +188,22 @@ def simulate(run: GaussianRBMRun) -> Snapshots:
     depend on the chunking). A replica found diverged (`_diverged`) at the end
     of a chunk is counted, reset to ``W = 0`` with chains at 1 so its numbers
     cannot overflow, and left out of every snapshot: its numbers are never
-    reported as a result.
+    reported as a result. With a ``checkpoint`` the loop saves its state
+    (weights, chains, Gibbs streams) every so often and resumes from a
+    previous save (`Trajectory`).
     """
     weights = initial_weights(run)
     replicas, size, batch = run.replicas, run.size, run.batch_size
     noise_stream = ReplicaStream(run.root_seed, run.point_seed, [replicas], (Stream.GIBBS,))
     data_covariance = np.linalg.inv(lattice_kernel(size, run.field_mass))
     chains = np.full((replicas, batch, size), run.mass)  # u = μ v, started at v = 1
+    trajectory = Trajectory(
+        run.steps,
+        run.snapshot_every,
+        {"weights": weights, "chains": chains},
+        [noise_stream],
+        checkpoint,
+    )
     hidden = np.empty_like(chains)
     to_hidden = np.empty_like(weights)
     to_visible = np.empty_like(weights)
@@ -208,31 +211,19 @@ def simulate(run: GaussianRBMRun) -> Snapshots:
     gradient = np.empty_like(weights)
     rate = run.learning_rate * run.hidden_std**2
     coupling = run.hidden_std / run.mass
-    kept_steps = snapshot_steps(run.steps, run.snapshot_every)
     per_step = replicas * run.gibbs_steps * 2 * batch * size
     max_chunk = max(1, CHUNK_ELEMENTS // per_step)
-    is_diverged = np.zeros(replicas, dtype=bool)
-    first_divergence = None
-    kept = []
-    step, progress = 0, Progress(run.steps)
-    for end in chunk_boundaries(run.steps, kept_steps, None, max_chunk):
-        normals = noise_stream.sample(partial(_gibbs_normals, run=run), end - step)
+    for first, end in trajectory.remaining_chunks(None, max_chunk):
+        normals = noise_stream.sample(partial(_gibbs_normals, run=run), end - first)
         with np.errstate(over="ignore", invalid="ignore"):
-            for t in range(end - step):
+            for t in range(end - first):
                 _gibbs_sweeps(chains, weights, coupling, normals[t], hidden, to_hidden, to_visible)
                 _ascent_step(
                     weights, chains, 1.0 / run.mass, data_covariance, rate, moment, gradient
                 )
-        step = int(end)
-        newly = _diverged(weights, chains, run.mass, run.hidden_std) & ~is_diverged
-        if newly.any():
-            first_divergence = first_divergence or step
-            is_diverged |= newly
-            weights[newly] = 0.0
-            chains[newly] = run.mass
-        if step in kept_steps:
-            kept.append(weights.copy())
-        progress.update(step)
-    return surviving_snapshots(
-        kept_steps, kept, is_diverged, np.zeros(replicas, dtype=int), first_divergence
-    )
+        found = _diverged(weights, chains, run.mass, run.hidden_std)
+        newly = trajectory.mark_diverged(found, end)
+        weights[newly] = 0.0
+        chains[newly] = run.mass
+        trajectory.end_chunk(end, weights)
+    return trajectory.snapshots(np.zeros(replicas, dtype=int))

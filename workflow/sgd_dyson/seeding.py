@@ -95,6 +95,16 @@ class ReplicaStream:
             ([np.random.default_rng(seed) for seed in seeds], size) for seeds, size in self._seeds
         ]
 
+    def get_state(self) -> list[list[dict]]:
+        """The bit-generator state of every generator (JSON-serialisable, for checkpoints)."""
+        return [[g.bit_generator.state for g in generators] for generators, _ in self._generators]
+
+    def set_state(self, state: list[list[dict]]) -> None:
+        """Continue every generator from a state returned by `get_state`."""
+        for (generators, _), states in zip(self._generators, state, strict=True):
+            for generator, generator_state in zip(generators, states, strict=True):
+                generator.bit_generator.state = generator_state
+
     def sample(self, function, steps: int) -> np.ndarray:
         """Concatenate ``function(*generators, (steps, block_size))`` over blocks along axis 1."""
         return np.concatenate(

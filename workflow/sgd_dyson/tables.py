@@ -184,10 +184,14 @@ SCHEMAS: dict[str, list[Column]] = {
 }
 
 
+def settings_sha256(settings: dict) -> str:
+    """SHA-256 of ``settings`` as canonical JSON (sorted keys)."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def provenance(settings: dict, **extra) -> dict:
     """Provenance of a table: SHA-256 of the settings that made it, plus ``extra`` entries."""
-    canonical = json.dumps(settings, sort_keys=True, default=str).encode()
-    return {"settings_sha256": hashlib.sha256(canonical).hexdigest(), "settings": settings, **extra}
+    return {"settings_sha256": settings_sha256(settings), "settings": settings, **extra}
 
 
 def column_names(kind: str) -> list[str]:

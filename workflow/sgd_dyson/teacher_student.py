@@ -25,14 +25,7 @@ import numpy as np
 
 from .sampling import batch_second_moments, goe_matrices
 from .seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
-from .simulation import (
-    Progress,
-    Snapshots,
-    chunk_boundaries,
-    diverged,
-    snapshot_steps,
-    surviving_snapshots,
-)
+from .simulation import Checkpoint, Snapshots, Trajectory, diverged
 
 CHUNK_ELEMENTS = 2**22
 """Upper bound on the elements of one chunk's per-step random arrays (memory)."""
@@ -128,6 +121,7 @@ class _BatchSource:
         # Label noise enters through the joint moments of u = [x; ξ].
         self.moment_dim = run.size * (2 if run.noise_kind == "label" else 1)
         self.moments = partial(batch_second_moments, dim=self.moment_dim, batch_size=run.batch_size)
+        self.data = self.noise = None
         if run.dataset == "paper":
             self.shared = np.stack(
                 [self._shared_dataset(draw) for draw in range(run.dataset_draws)]
@@ -141,6 +135,11 @@ class _BatchSource:
             )
         if run.noise_kind == "injected":
             self.noise = ReplicaStream(run.root_seed, run.point_seed, sizes, (Stream.NOISE,))
+
+    @property
+    def streams(self) -> list[ReplicaStream]:
+        """The per-replica streams drawn from during training (checkpointed)."""
+        return [stream for stream in (self.data, self.noise) if stream is not None]
 
     def _shared_dataset(self, draw: int) -> np.ndarray:
         """Second moments of every batch of one draw's dataset: ``(batches, d, d)``."""
@@ -202,7 +201,7 @@ def initial_weights(run: TeacherStudentRun) -> np.ndarray:
     return run.init_scale * sample[0]
 
 
-def simulate(run: TeacherStudentRun) -> Snapshots:
+def simulate(run: TeacherStudentRun, checkpoint: Checkpoint | None = None) -> Snapshots:
     """Train ``run.replicas`` students by SGD and keep their weights at the snapshots.
 
     The update is ``W ← W − α [ZᵀZ (W − W*) Ĉ_xx + additive]`` (module
@@ -210,29 +209,27 @@ def simulate(run: TeacherStudentRun) -> Snapshots:
     so ``hidden=None`` gives the numbers of the model without one. A replica
     found diverged (`diverged`) at the end of a chunk is counted, reset to zero
     so its numbers cannot overflow, and left out of every snapshot: its numbers
-    are never reported as a result.
+    are never reported as a result. With a ``checkpoint`` the loop saves its
+    state every so often and resumes from a previous save (`Trajectory`).
     """
     teacher = teacher_matrix(run.teacher)
     source = _BatchSource(run)
     gram = None if source.hidden is None else source.hidden.T @ source.hidden
     weights = initial_weights(run)
-    replicas = len(weights)
-    kept_steps = snapshot_steps(run.steps, run.snapshot_every)
-    max_chunk = max(1, CHUNK_ELEMENTS // (replicas * source.moment_dim**2))
+    trajectory = Trajectory(
+        run.steps, run.snapshot_every, {"weights": weights}, source.streams, checkpoint
+    )
+    max_chunk = max(1, CHUNK_ELEMENTS // (len(weights) * source.moment_dim**2))
     epoch = run.batches_per_epoch if source.replays_epochs else None
-    is_diverged = np.zeros(replicas, dtype=bool)
-    first_divergence = None
-    kept = []
     delta = np.empty_like(weights)
     gradient = np.empty_like(weights)
     pulled = None if gram is None else np.empty_like(weights)  # ZᵀZ (W − W*)
-    step, progress = 0, Progress(run.steps)
-    for end in chunk_boundaries(run.steps, kept_steps, epoch, max_chunk):
-        if epoch is not None and step % epoch == 0:
+    for first, end in trajectory.remaining_chunks(epoch, max_chunk):
+        if epoch is not None and first % epoch == 0:
             source.start_epoch()
-        input_moment, additive = source.chunk(step, end - step)
+        input_moment, additive = source.chunk(first, end - first)
         with np.errstate(over="ignore", invalid="ignore"):
-            for t in range(end - step):
+            for t in range(end - first):
                 np.subtract(weights, teacher, out=delta)
                 if gram is None:
                     np.matmul(delta, input_moment[t], out=gradient)
@@ -242,15 +239,6 @@ def simulate(run: TeacherStudentRun) -> Snapshots:
                 gradient += additive[t]
                 gradient *= run.learning_rate
                 weights -= gradient
-        step = int(end)
-        newly = diverged(weights, run.divergence_threshold) & ~is_diverged
-        if newly.any():
-            first_divergence = first_divergence or step
-            is_diverged |= newly
-            weights[newly] = 0.0
-        if step in kept_steps:
-            kept.append(weights.copy())
-        progress.update(step)
-    return surviving_snapshots(
-        kept_steps, kept, is_diverged, source.draw_of_replica, first_divergence
-    )
+        weights[trajectory.mark_diverged(diverged(weights, run.divergence_threshold), end)] = 0.0
+        trajectory.end_chunk(end, weights)
+    return trajectory.snapshots(source.draw_of_replica)
