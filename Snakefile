@@ -51,4 +51,6 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
+        # Every result, not only the report: a deleted intermediate is rebuilt.
+        all_results(),
         report_file(),

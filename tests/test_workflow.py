@@ -1,13 +1,12 @@
 """The workflow end to end: a tiny study in a temporary folder, reruns, lint and format."""
 
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from workflow_runs import REPOSITORY, TINY_CONFIG, job_counts, snakemake
 
 from sgd_dyson.analysis import RESIDUAL_COLUMNS
 from sgd_dyson.config import (
@@ -22,41 +21,11 @@ from sgd_dyson.simulation import snapshot_steps
 from sgd_dyson.spectra import cluster_targets
 from sgd_dyson.tables import column_names, read_arrow, read_table
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-TINY_CONFIG = REPOSITORY / "tests" / "configs" / "tiny.yaml"
-
-
 pytestmark = pytest.mark.workflow
-
-
-def snakemake(workdir: Path, *arguments: str, config: Path | None = TINY_CONFIG):
-    """Run Snakemake on the repository's Snakefile in ``workdir``; return the completed process."""
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile")]
-    command += ["--directory", str(workdir), "--cores", "2"]
-    if config is not None:
-        command += ["--configfile", str(config)]
-    return subprocess.run(
-        [*command, *arguments], capture_output=True, text=True, cwd=workdir, check=False
-    )
-
-
-def job_counts(dry_run_output: str) -> dict[str, int]:
-    """Jobs per rule from the 'Job stats' table of a dry run."""
-    table = dry_run_output.split("Job stats:")[1].split("total")[0]
-    return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
 
 
 def tiny_config() -> dict:
     return validate_config(yaml.safe_load(TINY_CONFIG.read_text()))
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> Path:
-    """The tiny study, run once to completion (report included)."""
-    workdir = tmp_path_factory.mktemp("tiny")
-    result = snakemake(workdir)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return workdir
 
 
 def test_tiny_study_tables_follow_the_contract(tiny_run):
@@ -122,23 +91,6 @@ def test_a_second_run_does_nothing(tiny_run):
     result = snakemake(tiny_run, "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "Nothing to be done" in result.stdout + result.stderr
-
-
-def test_changing_a_fit_setting_reruns_only_fit_and_later_stages(tiny_run, tmp_path):
-    config = yaml.safe_load(TINY_CONFIG.read_text())
-    config["experiments"]["online"]["fit"] = {"surmise_bins": 10}
-    changed = tmp_path / "changed.yaml"
-    changed.write_text(yaml.safe_dump(config))
-    result = snakemake(tiny_run, "--dry-run", config=changed)
-    assert result.returncode == 0, result.stderr
-    points = len(sweep_table("online", tiny_config()["experiments"]["online"], 7))
-    assert job_counts(result.stdout) == {
-        "fit": points,
-        "scaling": 1,
-        "plots": 1,
-        "report": 1,
-        "all": 1,
-    }
 
 
 def test_results_do_not_depend_on_the_number_of_cores(tiny_run, tmp_path):

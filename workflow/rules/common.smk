@@ -101,6 +101,21 @@ def report_file():
     return f"{RESULTS}/report.html"
 
 
+def all_results():
+    """Every per-point table and flow table of every experiment (the report needs the rest)."""
+    per_point_files = [simulate_file, spectrum_file, fit_file, density_fit_file]
+    return [
+        *(
+            path(experiment, point)
+            for experiment in EXPERIMENTS
+            for point in points(experiment)
+            for path in per_point_files
+            + ([theory_file] if EXPERIMENTS[experiment]["model"] in THEORY_MODELS else [])
+        ),
+        *(flow_file(experiment) for experiment in EXPERIMENTS),
+    ]
+
+
 def report_category(plot):
     """Report section of a figure: the eigenvalue flows open the report (sections sort by name)."""
     return "1. Eigenvalue flow" if plot == "eigenvalue_flow" else "{experiment}"
