@@ -37,7 +37,9 @@ def snakemake_command(
     return command
 
 
-def snakemake(workdir: Path, *arguments: str, **options) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *arguments: str, timeout: float | None = None, **options
+) -> subprocess.CompletedProcess:
     """Run Snakemake (`snakemake_command`) to the end; return the completed process."""
     return subprocess.run(
         snakemake_command(workdir, *arguments, **options),
@@ -45,6 +47,7 @@ def snakemake(workdir: Path, *arguments: str, **options) -> subprocess.Completed
         text=True,
         cwd=workdir,
         check=False,
+        timeout=timeout,
     )
 
 
