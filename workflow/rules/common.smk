@@ -103,17 +103,17 @@ def report_file():
 
 def all_results():
     """Every per-point table and flow table of every experiment (the report needs the rest)."""
-    per_point_files = [simulate_file, spectrum_file, fit_file, density_fit_file]
-    return [
-        *(
+    files = [flow_file(experiment) for experiment in EXPERIMENTS]
+    for experiment in EXPERIMENTS:
+        per_point = [simulate_file, spectrum_file, fit_file, density_fit_file]
+        if EXPERIMENTS[experiment]["model"] in THEORY_MODELS:
+            per_point.append(theory_file)
+        files += [
             path(experiment, point)
-            for experiment in EXPERIMENTS
             for point in points(experiment)
-            for path in per_point_files
-            + ([theory_file] if EXPERIMENTS[experiment]["model"] in THEORY_MODELS else [])
-        ),
-        *(flow_file(experiment) for experiment in EXPERIMENTS),
-    ]
+            for path in per_point
+        ]
+    return files
 
 
 def report_category(plot):
