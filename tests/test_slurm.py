@@ -60,22 +60,24 @@ def jobs_of(ids: list[str]) -> list[dict[str, str]]:
     return [table[job_id] for job_id in ids]
 
 
-def job_list(jobs: list[dict[str, str]]) -> str:
-    """The jobs as a table, for the test log."""
+def show_jobs(jobs: list[dict[str, str]], capsys) -> None:
+    """Print the jobs as a table into the test log, even when the test passes."""
     columns = ["id", "state", "time_limit", "elapsed", "cpus", "memory", "comment"]
-    return "\n".join(" | ".join(job[column] for column in columns) for job in jobs)
+    with capsys.disabled():
+        print("\nSLURM jobs of the run (" + " | ".join(columns) + "):")
+        for job in jobs:
+            print("  " + " | ".join(job[column] for column in columns))
 
 
 def test_the_profile_runs_the_study_through_sbatch_with_identical_results(
-    slurm, cluster_reference, tmp_path
+    slurm, cluster_reference, tmp_path, capsys
 ):
     result = snakemake(
         tmp_path, *TEST_CLUSTER_OPTIONS, config=CLUSTER_CONFIG, cores=None, timeout=TIMEOUT
     )
     assert result.returncode == 0, result.stderr[-5000:]
     jobs = jobs_of(submitted_jobs(result.stderr))
-    print("SLURM jobs of the run:\n" + job_list(jobs))
-    (tmp_path / "slurm_jobs.txt").write_text(job_list(jobs))
+    show_jobs(jobs, capsys)
     assert jobs and all(job["state"] == "COMPLETED" for job in jobs)
     # Snakemake names the rules of each SLURM job in its comment, e.g.
     # "rule_point_fit_simulate_spectrum_theory" for a group job.
@@ -85,7 +87,9 @@ def test_the_profile_runs_the_study_through_sbatch_with_identical_results(
     assert_same_tables(tmp_path, cluster_reference)
 
 
-def test_a_job_killed_at_its_time_limit_comes_back_with_more_time_and_resumes(slurm, tmp_path):
+def test_a_job_killed_at_its_time_limit_comes_back_with_more_time_and_resumes(
+    slurm, tmp_path, capsys
+):
     """One simulation of about two minutes, given one minute by its first attempt."""
     config = {
         "seed": 11,
@@ -113,7 +117,7 @@ def test_a_job_killed_at_its_time_limit_comes_back_with_more_time_and_resumes(sl
     )
     assert result.returncode == 0, result.stderr[-5000:]
     jobs = jobs_of(submitted_jobs(result.stderr))
-    print("SLURM jobs of the run:\n" + job_list(jobs))
+    show_jobs(jobs, capsys)
     assert [(job["state"], job["time_limit"]) for job in jobs] == [
         ("TIMEOUT", "1:00"),
         ("COMPLETED", "2:00"),
