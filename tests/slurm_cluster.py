@@ -181,6 +181,10 @@ def job_table() -> list[dict[str, str]]:
         ["squeue", "--states=all", "--noheader", "--format=%i|%T|%l|%M|%C|%m|%j|%k"],
         capture_output=True,
         text=True,
-        check=True,
+        env={**os.environ, "SLURM_CONF": str(SYSTEM_CONFIG)},
     )
+    if listing.returncode != 0:
+        raise RuntimeError(
+            f"squeue failed ({SYSTEM_CONFIG} exists: {SYSTEM_CONFIG.exists()}): {listing.stderr}"
+        )
     return [dict(zip(fields, line.split("|"), strict=True)) for line in listing.stdout.splitlines()]
