@@ -39,6 +39,7 @@ validate_config(config)
 include: "workflow/rules/common.smk"
 include: "workflow/rules/sweep.smk"
 include: "workflow/rules/simulate.smk"
+include: "workflow/rules/import_weights.smk"
 include: "workflow/rules/flow.smk"
 include: "workflow/rules/spectrum.smk"
 include: "workflow/rules/fit.smk"

@@ -34,7 +34,8 @@ def repulsion_shift(target: float) -> float:
 
 
 @pytest.fixture(scope="module")
-def fitted() -> tuple[pd.DataFrame, pd.DataFrame]:
+def dyson_snapshots() -> tuple[pd.DataFrame, np.ndarray]:
+    """The scalar columns and matrices of a Dyson-model simulate table."""
     run = DysonRun(
         target=TARGET,
         temperature=TEMPERATURE,
@@ -46,13 +47,18 @@ def fitted() -> tuple[pd.DataFrame, pd.DataFrame]:
         root_seed=20240723,
         point_seed=1,
     )
-    point = {"point": "T~0.0001", "temperature": TEMPERATURE}
     snapshots = simulate(run)
-    columns = simulate_columns(snapshots, point)
+    columns = simulate_columns(snapshots, POINT)
     scalars = pd.DataFrame({k: v for k, v in columns.items() if k != "weights"})
-    spectrum = pd.DataFrame(
-        spectrum_columns(scalars, snapshots.weights.swapaxes(0, 1).reshape(-1, 6, 6), TARGET, 1e-6)
-    )
+    return scalars, snapshots.weights.swapaxes(0, 1).reshape(-1, 6, 6)
+
+
+POINT = {"point": "T~0.0001", "temperature": TEMPERATURE}
+
+
+@pytest.fixture(scope="module")
+def fitted(dyson_snapshots) -> tuple[pd.DataFrame, pd.DataFrame]:
+    spectrum = pd.DataFrame(spectrum_columns(*dyson_snapshots, TARGET, 1e-6))
     settings = {
         "targets": list(TARGET),
         "cluster_tolerance": 1e-6,
@@ -63,7 +69,21 @@ def fitted() -> tuple[pd.DataFrame, pd.DataFrame]:
         "surmise_bins": 20,
         "reference_samples": 20000,
     }
-    return fit_tables(spectrum, point, settings, {"replicas": 2000, "diverged_replicas": 0})
+    return fit_tables(spectrum, POINT, settings, {"replicas": 2000, "diverged_replicas": 0})
+
+
+def test_clusters_found_in_the_gaps_of_the_data_are_the_targets_clusters(dyson_snapshots):
+    given = spectrum_columns(*dyson_snapshots, TARGET, 1e-6)
+    found = spectrum_columns(*dyson_snapshots, "auto", 1e-6, burn_in=BURN_IN, separation=3.0)
+    np.testing.assert_array_equal(found["cluster"], given["cluster"])
+    # The found target is the cluster's mean level: the target up to the repulsion
+    # shift (≤ 2e-4 here) and the statistical error of a mean over 2000 × 10 snapshots.
+    np.testing.assert_allclose(
+        found["target_singular_value"], given["target_singular_value"], atol=5e-4
+    )
+    # Below the repulsion between degenerate levels every level is its own cluster.
+    split = spectrum_columns(*dyson_snapshots, "auto", 1e-6, burn_in=BURN_IN, separation=0.1)
+    assert np.unique(split["cluster"]).size == len(TARGET)
 
 
 def within(value, expected, error, sigmas=4.0) -> bool:

@@ -6,12 +6,15 @@ import re
 
 from pandas import notna
 
+from sgd_dyson.external import external_points
 from sgd_dyson.config import (
     FIGURES,
     POINT_TYPES,
+    point_id,
     canonical,
     flow_settings,
     fit_settings,
+    import_settings,
     matrix_size,
     THEORY_MODELS,
     scaling_settings,
@@ -24,6 +27,10 @@ from sgd_dyson.config import (
 
 RESULTS = config["results"]
 EXPERIMENTS = config["experiments"]
+# External weights: the points are those found in the files (only their small columns are read).
+for name, experiment in EXPERIMENTS.items():
+    if experiment["model"] == "external":
+        experiment["points"] = external_points(f"experiments.{name}", experiment)
 SWEEPS = {
     name: sweep_table(name, experiment, config["seed"]).set_index("point", drop=False)
     for name, experiment in EXPERIMENTS.items()
@@ -42,6 +49,21 @@ def sweep_file(experiment="{experiment}"):
 
 def simulate_file(experiment="{experiment}", point="{point}"):
     return f"{RESULTS}/{experiment}/simulate/{point}.parquet"
+
+
+def imported_file(experiment="{experiment}", point="{point}"):
+    return f"{RESULTS}/{experiment}/imported/{point}.parquet"
+
+
+def is_external(experiment):
+    return EXPERIMENTS[experiment]["model"] == "external"
+
+
+def weights_file(experiment, point):
+    """The snapshots of a point: simulated, or imported from external files."""
+    return (imported_file if is_external(experiment) else simulate_file)(
+        experiment, point
+    )
 
 
 def spectrum_file(experiment="{experiment}", point="{point}"):
@@ -103,9 +125,9 @@ def report_file():
 
 def all_results():
     """Every per-point table and flow table of every experiment (the report needs the rest)."""
-    files = [flow_file(experiment) for experiment in EXPERIMENTS]
+    files = [flow_file(e) for e in EXPERIMENTS if not is_external(e)]
     for experiment in EXPERIMENTS:
-        per_point = [simulate_file, spectrum_file, fit_file, density_fit_file]
+        per_point = [weights_file, spectrum_file, fit_file, density_fit_file]
         if EXPERIMENTS[experiment]["model"] in THEORY_MODELS:
             per_point.append(theory_file)
         files += [
@@ -123,6 +145,26 @@ def report_category(plot):
 
 def points(experiment):
     return SWEEPS[experiment]["point"].tolist()
+
+
+def point_weights(wildcards):
+    return weights_file(wildcards.experiment, wildcards.point)
+
+
+def flow_input(wildcards):
+    """The flow run; for external weights, the snapshots of the flow point itself."""
+    experiment = wildcards.experiment
+    if is_external(experiment):
+        return weights_file(experiment, flow_point(experiment)["point"])
+    return flow_file(experiment)
+
+
+def external_files(wildcards):
+    """The source files holding an external point."""
+    point = point_of(wildcards)
+    for found in EXPERIMENTS[wildcards.experiment]["points"]:
+        if point_id(found) == point["point"]:
+            return found["files"]
 
 
 def theory_inputs(wildcards):
@@ -189,8 +231,14 @@ def runtime(minutes):
 
 
 def simulate_memory(wildcards):
-    """Megabytes: the kept snapshots, three copies of them (table, arrays, Arrow), plus 1 GB."""
+    """Megabytes: the kept snapshots, three copies of them (table, arrays, Arrow), plus 1 GB.
+
+    For external weights: ten times the size of the files holding the point.
+    """
     experiment = EXPERIMENTS[wildcards.experiment]
+    if experiment["model"] == "external":
+        size = sum(os.path.getsize(path) for path in external_files(wildcards))
+        return 1000 + math.ceil(10 * size / 1e6)
     snapshots = experiment["steps"] // experiment["snapshot_every"] + 1
     weights = experiment["replicas"] * snapshots * matrix_size(experiment) ** 2
     return 1000 + math.ceil(3 * 8 * weights / 1e6)

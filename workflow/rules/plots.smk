@@ -9,7 +9,7 @@ rule plots:
         scaling_fit=scaling_fit_file(),
         spectra=per_point(spectrum_file),
         density_fits=density_fits_file(),
-        flow=flow_file(),
+        flow=flow_input,
     output:
         **{
             f"{plot}_{extension}": (

@@ -1,6 +1,6 @@
 rule spectrum:
     input:
-        weights=simulate_file(),
+        weights=point_weights,
     output:
         spectrum=spectrum_file(),
     log:

@@ -13,6 +13,8 @@ columns = spectrum_columns(
     weight_matrices(table, source),
     settings["targets"],
     settings["cluster_tolerance"],
+    burn_in=settings.get("burn_in", 0),
+    separation=settings.get("cluster_separation"),
 )
 run = table_metadata(source)["run"]
 write_table(columns, snakemake.output.spectrum, "spectrum", provenance(settings, run=run))

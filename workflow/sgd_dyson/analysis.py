@@ -31,6 +31,7 @@ from .spectra import (
     degenerate_clusters,
     gram_eigenvalues,
     singular_values,
+    targets_from_gaps,
 )
 from .statistics import (
     equal_groups,
@@ -60,18 +61,33 @@ def simulate_columns(snapshots: Snapshots, point: dict) -> dict:
 
 
 def spectrum_columns(
-    snapshots: pd.DataFrame, weights: np.ndarray, targets: list[float], tolerance: float
+    snapshots: pd.DataFrame,
+    weights: np.ndarray,
+    targets: list[float] | str,
+    tolerance: float,
+    burn_in: int = 0,
+    separation: float | None = None,
 ) -> dict:
     """Levels of every snapshot, one row per (snapshot, level) (schema ``spectrum``).
 
     ``snapshots`` holds the scalar columns of a simulate table and ``weights``
-    its matrices ``(rows, N, N)``. Level ``i`` (ascending) belongs to the
-    cluster of the ``i``-th smallest target singular value.
+    its matrices ``(rows, n, m)``. Level ``i`` (ascending) belongs to the
+    cluster of the ``i``-th smallest target singular value. ``targets="auto"``
+    finds them in the singular values at ``step ≥ burn_in``
+    (`spectra.targets_from_gaps` with ``separation``).
     """
+    sv = singular_values(weights) if len(weights) else np.empty((0, len(targets)))
+    if isinstance(targets, str):
+        stationary = sv[snapshots["step"].to_numpy() >= burn_in]
+        if len(stationary) < 2:
+            raise ValueError(
+                f"burn_in = {burn_in} leaves {len(stationary)} snapshots to find the "
+                "clusters in; lower burn_in"
+            )
+        targets = targets_from_gaps(stationary, separation)
     levels = len(targets)
     targets = np.sort(np.asarray(targets, dtype=float))
     clusters = degenerate_clusters(targets, tolerance)
-    sv = singular_values(weights) if len(weights) else np.empty((0, levels))
     gram = gram_eigenvalues(weights) if len(weights) else np.empty((0, levels))
     repeated = {
         name: np.repeat(snapshots[name].to_numpy(), levels)
@@ -228,9 +244,10 @@ def fit_tables(
     marked (``status``), and one with fewer than two survivors gets no
     statistics and no density fits at all.
     """
-    clusters = cluster_targets(
-        settings["targets"], settings["cluster_tolerance"], settings["observable"]
-    )
+    targets = settings["targets"]
+    if targets == "auto":  # found in the data by the spectrum stage
+        targets = spectrum.drop_duplicates("level").sort_values("level")["target_singular_value"]
+    clusters = cluster_targets(targets, settings["cluster_tolerance"], settings["observable"])
     value = OBSERVABLE_COLUMNS[settings["observable"]]
     used = spectrum[spectrum["step"] >= settings["burn_in"]]
     by_draw = settings["shared_dataset"] and used["draw"].nunique() >= 2
@@ -355,6 +372,7 @@ def scaling_table(
     amplitude: str,
     observable: str,
     theory: pd.DataFrame | None = None,
+    continuum: bool = True,
 ) -> pd.DataFrame:
     """Fits joined with the sweep, plus ``amplitude``, ``scale``, ``continuum_slope`` and theory.
 
@@ -364,9 +382,19 @@ def scaling_table(
     ratio is the temperature); ``scale = sqrt(ratio × amplitude)``. With a
     ``theory`` table (`theory_table` of every point) the exact and continuum
     predictions join, with standardised residuals of ⟨S⟩ against each.
+    ``continuum=False`` (external weights, whose noise is not known to form a
+    quadratic well of width σ² = ratio × amplitude) leaves ``continuum_slope``
+    NaN. Every point must have the same clusters (levels per cluster).
     """
     if amplitude not in AMPLITUDE_KINDS:
         raise ValueError(f"unknown amplitude {amplitude!r}, expected one of {AMPLITUDE_KINDS}")
+    structures = fits.groupby("point")["levels"].agg(tuple)
+    if structures.nunique() > 1:
+        raise ValueError(
+            "the points have different degenerate clusters (levels per cluster: "
+            f"{structures.to_dict()}); with targets found in the data (auto), give the "
+            "experiment's targets or raise cluster_separation"
+        )
     table = fits.merge(
         sweep[["experiment", "point", "ratio", "scans"]], on="point", validate="many_to_one"
     )
@@ -377,7 +405,9 @@ def scaling_table(
     }[amplitude]()
     table["scale"] = np.sqrt(table["ratio"] * table["amplitude"])
     target = table["target"].to_numpy()
-    table["continuum_slope"] = continuum_slope(amplitude, observable, target)
+    table["continuum_slope"] = (
+        continuum_slope(amplitude, observable, target) if continuum else np.nan
+    )
     if theory is not None and len(theory):
         table = table.merge(_theory_columns(theory), on=["point", "cluster"], how="left")
         table["residual"] = standardised_residual(

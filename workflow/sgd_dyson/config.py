@@ -25,6 +25,7 @@ POINT_KEYS = {
     "teacher_student": ("learning_rate", "batch_size", "noise"),
     "gaussian_rbm": ("learning_rate", "batch_size"),
     "dyson": ("temperature",),
+    "external": ("learning_rate", "batch_size", "noise"),
 }
 """The parameters a model's sweep varies; together they identify a point."""
 
@@ -100,6 +101,9 @@ def _check_schema(config: dict) -> None:
 
 
 def _check_experiment(key: str, experiment: dict) -> None:
+    if experiment["model"] == "external":
+        _check_external(key, experiment)
+        return
     steps = experiment["steps"]
     experiment.setdefault("snapshot_every", steps)
     experiment.setdefault("burn_in", steps)
@@ -125,6 +129,10 @@ def _check_experiment(key: str, experiment: dict) -> None:
                 raise ConfigError(
                     f"config: {key}.sweep[{index}].{parameter} lists a value twice: {values}"
                 )
+
+
+def _check_external(key: str, experiment: dict) -> None:
+    experiment.setdefault("burn_in", 0)  # snapshots of other code: all of them by default
 
 
 DYSON_MARGIN = 8.0
@@ -175,23 +183,39 @@ def scan_name(grid: dict, parameters: tuple[str, ...]) -> str:
     return " × ".join(varied) + " scan" if varied else "single point"
 
 
-def sweep_table(name: str, experiment: dict, root_seed: int) -> pd.DataFrame:
-    """One row per distinct point of the union of the experiment's grids (schema ``sweep``).
-
-    Points are ordered by their swept parameters; ``scans`` lists every grid a
-    point belongs to; parameters a model does not sweep are missing. ``ratio``
-    is the effective temperature: α/|B| for SGD, ``temperature`` for the Dyson
-    model.
-    """
+def _grid_points(experiment: dict) -> list[dict]:
+    """The points of the union of the experiment's grids, each with the ``scans`` holding it."""
     parameters = POINT_KEYS[experiment["model"]]
     scans: dict[tuple, list[str]] = {}
     for grid in experiment["sweep"]:
         for values in itertools.product(*(grid[p] for p in parameters)):
             values = tuple(POINT_TYPES[p](v) for p, v in zip(parameters, values, strict=True))
             scans.setdefault(values, []).append(scan_name(grid, parameters))
+    return [
+        {
+            **dict(zip(parameters, values, strict=True)),
+            "scans": in_scans,
+            **{key: experiment[key] for key in ("steps", "replicas", "dataset_draws")},
+        }
+        for values, in_scans in sorted(scans.items())
+    ]
+
+
+def sweep_table(name: str, experiment: dict, root_seed: int) -> pd.DataFrame:
+    """One row per distinct point of the union of the experiment's grids (schema ``sweep``).
+
+    Points are ordered by their swept parameters; ``scans`` lists every grid a
+    point belongs to; parameters a model does not sweep are missing. ``ratio``
+    is the effective temperature: α/|B| for SGD, ``temperature`` for the Dyson
+    model. An external experiment's points are those found in its files
+    (``points``, set by `external.external_points`).
+    """
+    if experiment["model"] == "external":
+        found = [{**point, "scans": ["external data"]} for point in experiment["points"]]
+    else:
+        found = _grid_points(experiment)
     rows = []
-    for values, in_scans in sorted(scans.items()):
-        point = dict(zip(parameters, values, strict=True))
+    for point in found:
         if "batch_size" in point:
             ratio = point["learning_rate"] / point["batch_size"]
         else:
@@ -203,12 +227,12 @@ def sweep_table(name: str, experiment: dict, root_seed: int) -> pd.DataFrame:
                 "point": identifier,
                 **{key: point.get(key) for key in POINT_ID_NAMES},
                 "ratio": ratio,
-                "scans": in_scans,
+                "scans": point["scans"],
                 "root_seed": root_seed,
                 "point_seed": point_seed(name, identifier),
-                "steps": experiment["steps"],
-                "replicas": experiment["replicas"],
-                "dataset_draws": experiment["dataset_draws"],
+                "steps": point["steps"],
+                "replicas": point["replicas"],
+                "dataset_draws": point["dataset_draws"],
             }
         )
     table = pd.DataFrame(rows)
@@ -310,14 +334,19 @@ def matrix_size(experiment: dict) -> int:
     return len(experiment["target"]) if experiment["model"] == "dyson" else experiment["size"]
 
 
-def singular_value_targets(experiment: dict) -> list[float]:
+def singular_value_targets(experiment: dict) -> list[float] | str:
     """Where the singular values of the trained matrix should sit, ascending.
 
     Teacher–student: the teacher's; Gaussian RBM: ``sqrt(x*)`` of the target
-    eigenvalues ``x*`` of ``X = WᵀW``; Dyson: the target spectrum of ``H*``.
+    eigenvalues ``x*`` of ``X = WᵀW``; Dyson: the target spectrum of ``H*``;
+    external weights: the config's ``targets``, or ``"auto"`` (found in the data).
     """
     model = experiment["model"]
-    if model == "teacher_student":
+    if model == "external" and experiment["targets"] == "auto":
+        return "auto"
+    if model == "external":
+        targets = experiment["targets"]
+    elif model == "teacher_student":
         targets = experiment["teacher"]
     elif model == "gaussian_rbm":
         from .gaussian_rbm import target_gram_eigenvalues
@@ -340,19 +369,36 @@ AMPLITUDES = {"teacher_student": "noise_squared", "gaussian_rbm": "target", "dys
 
 
 def sweep_settings(experiment: dict) -> dict:
-    """What the sweep stage reads of an experiment."""
-    keys = ("model", "sweep", "steps", "replicas", "dataset_draws")
+    """What the sweep stage reads of an experiment (an external one: the points found)."""
+    if experiment["model"] == "external":
+        keys = ("model", "points")
+    else:
+        keys = ("model", "sweep", "steps", "replicas", "dataset_draws")
     return canonical({key: experiment[key] for key in keys})
 
 
-def spectrum_settings(experiment: dict) -> dict:
-    """What the spectrum stage reads of an experiment."""
+def import_settings(experiment: dict) -> dict:
+    """What the import stage of external weights reads of an experiment."""
     return canonical(
-        {
-            "targets": singular_value_targets(experiment),
-            "cluster_tolerance": experiment["cluster_tolerance"],
-        }
+        {"layer": experiment.get("layer"), "minimum_replicas": experiment["fit"]["error_groups"]}
     )
+
+
+def spectrum_settings(experiment: dict) -> dict:
+    """What the spectrum stage reads of an experiment.
+
+    With targets found in the data (``auto``), the clusters come from the
+    snapshots at ``step ≥ burn_in``, split where the gap exceeds
+    ``cluster_separation`` combined standard deviations.
+    """
+    settings = {
+        "targets": singular_value_targets(experiment),
+        "cluster_tolerance": experiment["cluster_tolerance"],
+    }
+    if settings["targets"] == "auto":
+        settings["burn_in"] = experiment["burn_in"]
+        settings["cluster_separation"] = experiment["cluster_separation"]
+    return canonical(settings)
 
 
 def fit_settings(experiment: dict) -> dict:
@@ -362,7 +408,8 @@ def fit_settings(experiment: dict) -> dict:
             **spectrum_settings(experiment),
             "observable": experiment["observable"],
             "burn_in": experiment["burn_in"],
-            "shared_dataset": experiment.get("dataset") == "paper",
+            # External weights: replicas of one draw share their data (if the files say so).
+            "shared_dataset": experiment.get("dataset", "paper") == "paper",
             **experiment["fit"],
         }
     )
@@ -370,4 +417,10 @@ def fit_settings(experiment: dict) -> dict:
 
 def scaling_settings(experiment: dict) -> dict:
     """What the scaling stage reads of an experiment."""
-    return {"amplitude": AMPLITUDES[experiment["model"]], "observable": experiment["observable"]}
+    settings = {
+        "amplitude": AMPLITUDES.get(experiment["model"]),
+        "observable": experiment["observable"],
+    }
+    if experiment["model"] == "external":
+        settings.update(amplitude=experiment["amplitude"], continuum=False)
+    return settings

@@ -76,10 +76,14 @@ CLUSTER_NAMES = {1: "single level", 2: "pair", 3: "triplet"}
 def model_of(table: pd.DataFrame) -> str:
     """The model behind a scaling-like table, from which point columns are null.
 
-    ``dyson`` (no learning rate), ``gaussian_rbm`` (no noise) or ``teacher_student``.
+    ``dyson`` (no learning rate), ``gaussian_rbm`` (no noise) or ``teacher_student``;
+    ``sgd`` for SGD whose scaling table has amplitude A = 1 (external weights
+    without a noise scale, where the scale is sqrt(α/|B|)).
     """
     if table["learning_rate"].isna().all():
         return "dyson"
+    if "amplitude" in table and len(table) and (table["amplitude"] == 1).all():
+        return "sgd"
     if table["noise"].isna().all():
         return "gaussian_rbm"
     return "teacher_student"
@@ -97,12 +101,14 @@ def ratio_axis_label(model: str) -> str:
 
 def scale_label(model: str) -> str:
     """The scaling variable ``sqrt(ratio × amplitude)`` written out for the model."""
-    return {"dyson": "√T", "gaussian_rbm": "√(α x*/|B|)"}.get(model, "√(α ε²/|B|)")
+    return {"dyson": "√T", "gaussian_rbm": "√(α x*/|B|)", "sgd": "√(α/|B|)"}.get(
+        model, "√(α ε²/|B|)"
+    )
 
 
 def amplitude_label(model: str) -> str:
     """The noise amplitude A of the model: ε², the cluster's target x*, or 1."""
-    return {"dyson": "A = 1", "gaussian_rbm": "A = x*"}.get(model, "A = ε²")
+    return {"dyson": "A = 1", "gaussian_rbm": "A = x*", "sgd": "A = 1"}.get(model, "A = ε²")
 
 
 def step_label(model: str) -> str:
@@ -663,7 +669,7 @@ def shared_value(values: Mapping[int, float]) -> float | None:
     return None
 
 
-NO_CONTINUUM = "no continuum prediction (non-universal drift)"
+NO_CONTINUUM = "no continuum prediction for this model"
 
 
 def draw_continuum(

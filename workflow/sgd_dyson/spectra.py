@@ -16,8 +16,15 @@ def singular_values(weights: np.ndarray) -> np.ndarray:
 
 
 def gram_eigenvalues(weights: np.ndarray) -> np.ndarray:
-    """Eigenvalues of ``X = WᵀW`` for stacked ``W`` ``(..., n, n)``, ascending."""
-    return np.linalg.eigvalsh(np.swapaxes(weights, -1, -2) @ weights)
+    """Eigenvalues of ``X = WᵀW`` for stacked ``W`` ``(..., n, m)``, ascending.
+
+    For ``n < m``, those of the smaller ``WWᵀ``: the same non-zero eigenvalues,
+    one per singular value.
+    """
+    transposed = np.swapaxes(weights, -1, -2)
+    if weights.shape[-2] < weights.shape[-1]:
+        return np.linalg.eigvalsh(weights @ transposed)
+    return np.linalg.eigvalsh(transposed @ weights)
 
 
 def degenerate_clusters(targets: np.ndarray, tolerance: float) -> np.ndarray:
@@ -42,3 +49,20 @@ def cluster_targets(targets: list[float], tolerance: float, observable: str) -> 
     return frame.groupby("cluster", as_index=False).agg(
         levels=("target", "size"), target=("target", "mean")
     )
+
+
+def targets_from_gaps(levels: np.ndarray, separation: float) -> np.ndarray:
+    """Targets found in the data: per level, the mean of its cluster, ascending.
+
+    ``levels`` are ``(samples, n)`` sorted levels of stationary snapshots.
+    Neighbouring levels ``i`` and ``i + 1`` belong to one cluster unless their
+    mean distance exceeds ``separation × sqrt(sd_i² + sd_{i+1}²)``: the levels
+    of a degenerate cluster repel to a mean spacing of about one standard
+    deviation (⟨S⟩ = √π σ for a GOE pair), while distinct targets sit many
+    widths apart. The cluster's target is the mean of its levels.
+    """
+    mean, spread = levels.mean(axis=0), levels.std(axis=0)
+    splits = np.diff(mean) > separation * np.hypot(spread[:-1], spread[1:])
+    labels = np.concatenate([[0], np.cumsum(splits)])
+    centres = np.array([mean[labels == label].mean() for label in np.unique(labels)])
+    return centres[labels]
