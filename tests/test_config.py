@@ -48,6 +48,12 @@ def test_schema_defaults_and_derived_defaults_are_filled_in():
     assert experiment["burn_in"] == experiment["steps"]
 
 
+def with_dataset_size(experiment: dict, size: int, **changes) -> None:
+    """Give the experiment a dataset of ``size`` samples instead of batches_per_epoch."""
+    del experiment["batches_per_epoch"]
+    experiment.update(dataset_size=size, **changes)
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -63,6 +69,25 @@ def test_schema_defaults_and_derived_defaults_are_filled_in():
         (
             lambda e: e["sweep"][0].update(learning_rate=[0.0]),
             "experiments.paper.sweep[0].learning_rate[0]: 0.0 is less than or equal to",
+        ),
+        (
+            lambda e: e["sweep"][0].update(learning_rate=[-0.1]),
+            "experiments.paper.sweep[0].learning_rate[0]: -0.1 is less than or equal to",
+        ),
+        (
+            lambda e: (
+                e.update(dataset_size=12, batches_per_epoch=None) or e.pop("batches_per_epoch")
+            ),
+            "experiments.paper.sweep[0].batch_size has 16, larger than the dataset "
+            "(experiments.paper.dataset_size = 12)",
+        ),
+        (
+            lambda e: with_dataset_size(e, 100, dataset="online"),
+            "experiments.paper.dataset_size is set but experiments.paper.dataset = online",
+        ),
+        (
+            lambda e: e.update(dataset_size=100, batches_per_epoch=5),
+            "experiments.paper sets both dataset_size and batches_per_epoch",
         ),
         (lambda e: e.update(stepz=3), "('stepz' was unexpected)"),
         (lambda e: e.update(teacher=[2.0]), "experiments.paper.teacher has 1 values but"),
@@ -121,3 +146,43 @@ def test_stage_settings_hold_only_what_the_stage_reads():
     assert set(settings) >= set(SIMULATION_KEYS["teacher_student"])
     assert "fit" not in settings and "observable" not in settings
     assert "steps" not in fit_settings(experiment) and "replicas" not in fit_settings(experiment)
+
+
+def test_a_dataset_size_gives_each_batch_size_its_number_of_batches():
+    config = tiny()
+    del config["experiments"]["paper"]["batches_per_epoch"]
+    config["experiments"]["paper"]["dataset_size"] = 100
+    experiment = validate_config(config)["experiments"]["paper"]
+    table = sweep_table("paper", experiment, config["seed"])
+    batches = {
+        point["batch_size"]: simulation_settings(experiment, point)["batches_per_epoch"]
+        for point in table.to_dict("records")
+    }
+    assert batches == {8: 12, 16: 6}  # the incomplete last batch is dropped
+
+
+EXTERNAL = {"model": "external", "source": "w.parquet", "targets": "auto", "amplitude": "one"}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda e: e.pop("source"), "experiments.mine: 'source' is a required property"),
+        (lambda e: e.update(amplitude="two"), "experiments.mine.amplitude: 'two' is not one of"),
+        (lambda e: e.update(targets="guess"), "experiments.mine.targets: 'guess' is not valid"),
+        (lambda e: e.update(observable="eigs"), "experiments.mine.observable: 'eigs' is not one"),
+        (lambda e: e.update(steps=10), "('steps' was unexpected)"),
+    ],
+)
+def test_invalid_external_settings_are_rejected_naming_the_key(edit, message):
+    experiment = dict(EXTERNAL)
+    edit(experiment)
+    with pytest.raises(ConfigError) as error:
+        validate_config({"experiments": {"mine": experiment}})
+    assert message in str(error.value)
+
+
+def test_external_experiments_use_every_snapshot_by_default():
+    experiment = validate_config({"experiments": {"mine": dict(EXTERNAL)}})["experiments"]["mine"]
+    assert experiment["burn_in"] == 0 and experiment["cluster_separation"] == 3.0
+    assert fit_settings(experiment)["targets"] == "auto"

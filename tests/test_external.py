@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from workflow_runs import snakemake
+from workflow_runs import REPOSITORY, snakemake
 
 from sgd_dyson.convert import main as convert_main
 from sgd_dyson.external import (
@@ -352,3 +352,52 @@ def test_npz_snapshots_of_own_code_run_through_to_the_report(tmp_path):
     lines = read_table(tmp_path / "results" / "mine" / "scaling_fit.parquet", "scaling_fit")
     assert set(lines["cluster"]) == {0} and (lines["slope"] > 0).all()
     assert (tmp_path / "results" / "report.html").stat().st_size > 0
+
+
+class Tensor:
+    """Just enough of a PyTorch tensor for the README's export lines."""
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+
+    def detach(self):
+        return self
+
+    def cpu(self):
+        return self
+
+    def double(self):
+        return Tensor(self.array.astype(np.float64))
+
+    def numpy(self):
+        return self.array
+
+
+class Model:
+    def __init__(self, weights: np.ndarray):
+        self.weights = weights
+
+    def state_dict(self):
+        return {"fc.weight": Tensor(self.weights), "fc.bias": Tensor(self.weights[:, 0])}
+
+
+def test_the_readme_pytorch_export_writes_the_weights_format(tmp_path, monkeypatch):
+    readme = (REPOSITORY / "README.md").read_text()
+    start = readme.index("```python\nimport pandas as pd\n") + len("```python\n")
+    export = readme[start : readme.index("```", start)]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    rng = np.random.default_rng(3)
+    # Run the lines before the elided training loop, train, then the lines after it.
+    before, after = export.split("# ... train")
+    scope = {}
+    exec(before, scope)
+    for replica in range(3):
+        for step in (10, 20):
+            weights = rng.normal(size=(4, 5)).astype(np.float32)
+            scope["snapshot"](Model(weights), replica, step, 0.1, 16)
+    exec("# ... train" + after, scope)
+    (point,) = discover_points([Path("runs/weights.parquet")], None, KEY)
+    assert (point["replicas"], point["levels"], point["noise"]) == (3, [4], None)
+    snapshots, matrices = point_snapshots(point["files"], point, None, KEY, 2)
+    assert matrices.shape == (6, 4, 5)

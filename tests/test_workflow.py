@@ -83,8 +83,21 @@ def test_stable_points_have_statistics_and_diverged_points_have_none(tiny_run):
     assert unstable.loc[3.0, "status"] == "all_diverged"
     assert unstable.loc[3.0, "diverged_replicas"] == 20
     assert unstable.loc[3.0, statistics].isna().all()
-    log = tiny_run / "results" / "logs" / "scaling" / "unstable.log"
-    assert "left out of the scaling fits" in log.read_text()
+    # Some replicas diverged: the survivors' statistics are reported, the point is marked,
+    # warned about and left out of the fitted line.
+    edge = unstable.loc[1.0]
+    assert edge["status"] == "diverged" and 0 < edge["diverged_replicas"] < 20
+    assert edge["replicas"] + edge["diverged_replicas"] == 20
+    assert pd.notna(edge["mean_spacing"])
+    lines = read_table(tiny_run / "results" / "unstable" / "scaling_fit.parquet", "scaling_fit")
+    assert (lines["n_points"] == 1).all()  # only α = 0.1
+    log = (tiny_run / "results" / "logs" / "scaling" / "unstable.log").read_text()
+    assert "point lr~3.0_bs~8_noise~0.1: 20 of 20 replicas diverged (all_diverged)" in log
+    assert f"point lr~1.0_bs~1_noise~0.1: {edge['diverged_replicas']} of 20 replicas" in log
+    simulate_log = (
+        tiny_run / "results" / "logs" / "simulate" / "unstable" / "lr~1.0_bs~1_noise~0.1.log"
+    )
+    assert "replicas diverged" in simulate_log.read_text()
 
 
 def test_a_second_run_does_nothing(tiny_run):

@@ -103,6 +103,15 @@ def residuals_file(experiment="{experiment}"):
     return f"{RESULTS}/{experiment}/residuals.csv"
 
 
+def table_file(table, experiment="{experiment}"):
+    """A table of the report, as an HTML page."""
+    return f"{RESULTS}/{experiment}/tables/{table}.html"
+
+
+def front_page_file():
+    return f"{RESULTS}/front_page.html"
+
+
 def scaling_fit_file(experiment="{experiment}"):
     return f"{RESULTS}/{experiment}/scaling_fit.parquet"
 

@@ -38,6 +38,9 @@ rule plots:
     params:
         observable=lambda wildcards: EXPERIMENTS[wildcards.experiment]["observable"],
         burn_in=lambda wildcards: EXPERIMENTS[wildcards.experiment]["burn_in"],
+        flow_replicas=lambda wildcards: EXPERIMENTS[wildcards.experiment]["flow"][
+            "replicas"
+        ],
     message:
         "Figures of {wildcards.experiment}"
     script:

@@ -1,15 +1,54 @@
-# Light: runs in the main Snakemake process, also when the others go to a cluster.
+# Light: run in the main Snakemake process, also when the others go to a cluster.
 localrules:
+    front_page,
     report,
+
+
+rule front_page:
+    input:
+        scaling=[scaling_file(experiment) for experiment in EXPERIMENTS],
+        scaling_fit=[scaling_fit_file(experiment) for experiment in EXPERIMENTS],
+        scaling_png=[
+            plot_file("scaling", "png", experiment) for experiment in EXPERIMENTS
+        ],
+        flow_png=[
+            plot_file("eigenvalue_flow", "png", experiment)
+            for experiment in EXPERIMENTS
+        ],
+    output:
+        front_page=front_page_file(),
+    log:
+        log_file("front_page"),
+    benchmark:
+        benchmark_file("front_page")
+    conda:
+        "../../envs/sgd-dyson.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=runtime(5),
+    params:
+        experiments=list(EXPERIMENTS),
+        models=[experiment["model"] for experiment in EXPERIMENTS.values()],
+    message:
+        "The report's front page: every experiment's slope next to the theory"
+    script:
+        "../scripts/front_page.py"
 
 
 rule report:
     input:
+        front_page=front_page_file(),
         plots=[
             plot_file(plot, extension, experiment)
             for experiment in EXPERIMENTS
             for plot in FIGURES
             for extension in ["png", "pdf"]
+        ],
+        tables=[
+            table_file(table, experiment)
+            for experiment in EXPERIMENTS
+            for table in ["fits", "residuals"]
         ],
     output:
         report=report_file(),

@@ -13,11 +13,18 @@ rule scaling:
         scaling=scaling_file(),
         scaling_fit=scaling_fit_file(),
         density_fits=density_fits_file(),
-        residuals=report(
-            residuals_file(),
+        residuals=residuals_file(),
+        fits_table=report(
+            table_file("fits"),
+            caption="../report/fits_table.rst",
+            category="{experiment}",
+            labels={"experiment": "{experiment}", "figure": "table: fits"},
+        ),
+        residuals_table=report(
+            table_file("residuals"),
             caption="../report/residuals_table.rst",
             category="{experiment}",
-            labels={"experiment": "{experiment}", "figure": "residuals table"},
+            labels={"experiment": "{experiment}", "figure": "table: residuals"},
         ),
     log:
         log_file("scaling", "{experiment}"),

@@ -2,6 +2,9 @@
 
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from sgd_dyson import plotting
 from sgd_dyson.config import FIGURES
 from sgd_dyson.logs import log_to
@@ -19,6 +22,9 @@ for path in snakemake.input.spectra:
     spectrum = read_table(path, "spectrum")
     spectra[Path(path).stem] = spectrum[spectrum["step"] >= burn_in]
 flow = read_arrow(snakemake.input.flow, "simulate")
+# External weights: the flow is the first replicas of a point's own snapshots.
+first_replicas = sorted(set(flow.column("replica").to_pylist()))[: snakemake.params.flow_replicas]
+flow = flow.filter(pc.is_in(flow.column("replica"), pa.array(first_replicas, pa.int64())))
 flow_weights = weight_matrices(flow, snakemake.input.flow)
 flow_snapshots = flow.drop_columns(["weights"]).to_pandas()
 

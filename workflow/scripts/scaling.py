@@ -6,6 +6,7 @@ import pandas as pd
 
 from sgd_dyson.analysis import density_fits_table, residual_table, scaling_fits, scaling_table
 from sgd_dyson.logs import log_to
+from sgd_dyson.report import fits_display, numbers_display, table_page
 from sgd_dyson.tables import atomic_path, provenance, read_table, write_table
 
 log_to(snakemake.log[0])
@@ -38,9 +39,28 @@ write_table(
     "density_fits",
     provenance(params.settings),
 )
-write_table(
-    scaling_fits(scaling),
-    snakemake.output.scaling_fit,
-    "scaling_fit",
-    provenance(params.settings),
-)
+lines = scaling_fits(scaling)
+write_table(lines, snakemake.output.scaling_fit, "scaling_fit", provenance(params.settings))
+experiment = sweep["experiment"].iloc[0]
+fitted_lines, point_fits = fits_display(scaling, lines)
+pages = {
+    "fits_table": table_page(
+        f"{experiment}: fits",
+        {
+            "lines through the origin against the scale": fitted_lines,
+            "every point and cluster": point_fits,
+        },
+    ),
+    "residuals_table": table_page(
+        f"{experiment}: residuals against the theory",
+        {
+            "⟨S⟩ against the exact and the continuum theory": numbers_display(
+                residual_table(scaling)
+            )
+        },
+        note="" if scaling["mean_spacing_theory"].notna().any() else "This model has no theory.",
+    ),
+}
+for name, page in pages.items():
+    with atomic_path(snakemake.output[name]) as temporary:
+        temporary.write_text(page, encoding="utf-8")

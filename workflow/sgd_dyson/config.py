@@ -75,6 +75,11 @@ def validate_config(config: dict) -> dict:
     from snakemake.utils import validate
 
     _check_schema(config)
+    for name, experiment in config["experiments"].items():
+        if "dataset_size" in experiment and "batches_per_epoch" in experiment:
+            raise ConfigError(
+                f"config: experiments.{name} sets both dataset_size and batches_per_epoch; keep one"
+            )
     validate(config, str(SCHEMA), set_default=True)  # fills in the schema's defaults
     for name, experiment in config["experiments"].items():
         _check_experiment(f"experiments.{name}", experiment)
@@ -158,6 +163,19 @@ def _check_teacher_student(key: str, experiment: dict) -> None:
                 f"config: {key}.{setting} has {len(values)} values "
                 f"but {key}.size is {experiment['size']}"
             )
+    if "dataset_size" in experiment:
+        if experiment["dataset"] == "online":
+            raise ConfigError(
+                f"config: {key}.dataset_size is set but {key}.dataset = online draws fresh "
+                "samples every step; remove it or choose dataset paper or per_replica"
+            )
+        for index, grid in enumerate(experiment["sweep"]):
+            too_large = [size for size in grid["batch_size"] if size > experiment["dataset_size"]]
+            if too_large:
+                raise ConfigError(
+                    f"config: {key}.sweep[{index}].batch_size has {too_large[0]}, larger than "
+                    f"the dataset ({key}.dataset_size = {experiment['dataset_size']})"
+                )
     if experiment["dataset"] == "paper" and experiment["noise_kind"] == "label":
         raise ConfigError(
             f"config: {key}.noise_kind = label with {key}.dataset = paper gives every "
@@ -270,6 +288,8 @@ def simulation_settings(experiment: dict, point: dict) -> dict:
             "point_seed": point["point_seed"],
         }
     )
+    if experiment.get("dataset_size"):  # a fixed dataset cut into batches of the point's size
+        settings["batches_per_epoch"] = experiment["dataset_size"] // point["batch_size"]
     for key in ("teacher", "hidden", "target"):
         if settings.get(key) is not None:
             settings[key] = tuple(float(value) for value in settings[key])
