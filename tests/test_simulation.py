@@ -12,6 +12,8 @@ probability ~6e-5), with the standard error estimated from replica-level means:
 replicas are independent, snapshots of one replica need not be.
 """
 
+import logging
+import re
 import warnings
 from dataclasses import replace
 from functools import cache
@@ -20,7 +22,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sgd_dyson import teacher_student, theory
+from sgd_dyson import simulation, teacher_student, theory
 from sgd_dyson.seeding import REPLICA_BLOCK
 from sgd_dyson.simulation import Snapshots, snapshot_steps
 from sgd_dyson.spectra import singular_values
@@ -159,6 +161,19 @@ def test_simulate_does_not_depend_on_how_steps_are_chunked(protocol, monkeypatch
     moment_dim = N * (2 if run.noise_kind == "label" else 1)
     monkeypatch.setattr(teacher_student, "CHUNK_ELEMENTS", 3 * run.replicas * moment_dim**2)
     assert_same_snapshots(simulate(run), reference)
+
+
+def test_a_running_simulation_logs_steps_done_rate_and_time_left(monkeypatch, caplog):
+    run = settings(dataset="online", steps=120, snapshot_every=40)
+    monkeypatch.setattr(simulation, "PROGRESS_SECONDS", 0.0)  # a line at every chunk's end
+    monkeypatch.setattr(teacher_student, "CHUNK_ELEMENTS", 30 * run.replicas * N**2)
+    with caplog.at_level(logging.INFO, logger="sgd_dyson.simulation"):
+        simulate(run)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("step ")]
+    # Chunks end every 30 steps and at the snapshots.
+    steps = [30, 40, 60, 80, 90, 120]
+    assert [line.split(",")[0] for line in lines] == [f"step {k}/120" for k in steps]
+    assert all(re.fullmatch(r"step \d+/120, \d+ steps/s, about \d+ s left", line) for line in lines)
 
 
 def test_simulate_differs_between_sweep_points():

@@ -48,11 +48,16 @@ def diverged(weights: np.ndarray, threshold: float) -> np.ndarray:
     return ~np.isfinite(flat).all(axis=1) | (np.abs(flat).max(axis=1) > threshold)
 
 
+PROGRESS_SECONDS = 30.0
+"""Seconds between two progress lines in a simulation's log."""
+
+
 class Progress:
     """Logs steps done, rate and time left, at most once every ``interval`` seconds."""
 
-    def __init__(self, total_steps: int, first_step: int = 0, interval: float = 30.0):
-        self.total_steps, self.first_step, self.interval = total_steps, first_step, interval
+    def __init__(self, total_steps: int, first_step: int = 0, interval: float | None = None):
+        self.total_steps, self.first_step = total_steps, first_step
+        self.interval = PROGRESS_SECONDS if interval is None else interval
         self.started = self.last_report = time.monotonic()
 
     def update(self, step: int) -> None:
