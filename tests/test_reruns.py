@@ -51,6 +51,7 @@ def test_changing_a_fit_setting_reruns_only_fit_and_later_stages(tiny_run, tmp_p
         "fit": POINTS["online"],
         "scaling": 1,
         "plots": 1,
+        "front_page": 1,
         "report": 1,
         "all": 1,
     }
@@ -64,7 +65,7 @@ def test_adding_a_point_runs_only_that_point_and_the_aggregation(tiny_run, tmp_p
 
     config = edited_config(tmp_path, one_more_learning_rate)
     per_point = {"simulate": 1, "spectrum": 1, "fit": 1, "theory": 1}
-    aggregation = {"sweep": 1, "scaling": 1, "plots": 1, "report": 1, "all": 1}
+    aggregation = {"sweep": 1, "scaling": 1, "plots": 1, "front_page": 1, "report": 1, "all": 1}
     assert planned(tiny_run, config=config) == per_point | aggregation
 
 
@@ -77,6 +78,7 @@ def test_forcerun_scaling_reruns_scaling_and_what_reads_it(tiny_run):
     assert planned(tiny_run, "--forcerun", "scaling") == {
         "scaling": experiments,
         "plots": experiments,
+        "front_page": 1,
         "report": 1,
         "all": 1,
     }
@@ -93,6 +95,7 @@ def test_a_deleted_spectrum_is_rebuilt_alone(tiny_run, tmp_path):
         "fit": 1,
         "scaling": 1,
         "plots": 1,
+        "front_page": 1,
         "report": 1,
         "all": 1,
     }
@@ -119,4 +122,9 @@ def test_editing_a_plotting_script_reruns_only_plots(tiny_run, tmp_path):
     with open(repository / "workflow" / "scripts" / "plots.py", "a") as script:
         script.write("# an edit\n")
     experiments = len(EXPERIMENTS)
-    assert planned(run, snakefile=snakefile) == {"plots": experiments, "report": 1, "all": 1}
+    assert planned(run, snakefile=snakefile) == {
+        "plots": experiments,
+        "front_page": 1,
+        "report": 1,
+        "all": 1,
+    }
