@@ -301,16 +301,32 @@ def test_paper_protocol_replays_each_replicas_injected_noise_every_epoch():
     )
 
 
-def test_paper_batch_source_repeats_its_moments_and_noise_every_epoch():
+def test_paper_batch_source_repeats_its_moments_and_noise_every_epoch(monkeypatch):
     run = settings(dataset="paper", batches_per_epoch=10, replicas=5)
     source = _BatchSource(run)
+    assert source.keeps_epoch_noise  # drawn once per run
     moments, noise = source.chunk(0, 10)
     next_moments, next_noise = source.chunk(10, 10)
     np.testing.assert_array_equal(next_moments, moments)  # same batches, fixed order
-    assert not np.array_equal(next_noise, noise)  # the noise stream moves on ...
+    np.testing.assert_array_equal(next_noise, noise)  # same per-sample noise
+    # Without room to keep an epoch, the stream is rewound every epoch instead.
+    monkeypatch.setattr(teacher_student, "EPOCH_NOISE_BYTES", 0)
+    source = _BatchSource(run)
+    assert not source.keeps_epoch_noise
+    _, redrawn = source.chunk(0, 10)
+    _, moved_on = source.chunk(10, 10)
+    assert not np.array_equal(moved_on, redrawn)  # the noise stream moves on ...
     source.start_epoch()
     _, replayed_noise = source.chunk(20, 10)
     np.testing.assert_array_equal(replayed_noise, noise)  # ... until the epoch restarts
+    np.testing.assert_array_equal(redrawn, noise)
+
+
+def test_keeping_an_epoch_of_noise_gives_the_numbers_of_redrawing_it(monkeypatch):
+    run = settings(dataset="paper", batches_per_epoch=7, steps=40, snapshot_every=10)
+    kept = simulate(run)
+    monkeypatch.setattr(teacher_student, "EPOCH_NOISE_BYTES", 0)
+    assert_same_snapshots(simulate(run), kept)
 
 
 # --- Divergence ---------------------------------------------------------------------

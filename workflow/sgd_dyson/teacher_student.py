@@ -29,6 +29,8 @@ from .simulation import Checkpoint, Snapshots, Trajectory, diverged
 
 CHUNK_ELEMENTS = 2**22
 """Upper bound on the elements of one chunk's per-step random arrays (memory)."""
+EPOCH_NOISE_BYTES = 2**28
+"""Largest replayed epoch of injected noise kept in memory instead of redrawn every epoch."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,12 @@ class _BatchSource:
             )
         if run.noise_kind == "injected":
             self.noise = ReplicaStream(run.root_seed, run.point_seed, sizes, (Stream.NOISE,))
+        # A finite dataset replays the same noise every epoch: draw it once if it fits.
+        epoch_bytes = 8 * run.batches_per_epoch * run.replicas * run.size**2
+        self.keeps_epoch_noise = (
+            self.noise is not None and self.replays_epochs and epoch_bytes <= EPOCH_NOISE_BYTES
+        )
+        self.epoch_noise = None
 
     @property
     def streams(self) -> list[ReplicaStream]:
@@ -160,8 +168,29 @@ class _BatchSource:
         """Rewind the per-replica streams so the next epoch replays the same batches."""
         if self.run.dataset == "per_replica":
             self.data.restart()
-        if self.run.noise_kind == "injected":
+        if self.run.noise_kind == "injected" and not self.keeps_epoch_noise:
             self.noise.restart()
+
+    def _injected_noise(self, steps: int) -> np.ndarray:
+        """The next ``steps`` batch-mean GOE matrices ``Ā`` from the noise stream."""
+        return self.noise.sample(
+            partial(
+                goe_matrices, dim=self.run.size, scale=self.run.noise / np.sqrt(self.run.batch_size)
+            ),
+            steps,
+        )
+
+    def _replayed_noise(self, first_step: int, steps: int) -> np.ndarray:
+        """``Ā`` of steps ``first_step …`` of an epoch, from the epoch's noise drawn once.
+
+        The same numbers as redrawing every epoch from the rewound stream
+        (`start_epoch`): the stream is rewound and one whole epoch drawn.
+        """
+        if self.epoch_noise is None:
+            self.noise.restart()
+            self.epoch_noise = self._injected_noise(self.run.batches_per_epoch)
+        offset = first_step % self.run.batches_per_epoch
+        return self.epoch_noise[offset : offset + steps]
 
     def chunk(self, first_step: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
         run, size = self.run, self.run.size
@@ -170,15 +199,10 @@ class _BatchSource:
             moments = self.shared[:, batch][self.draw_of_replica].swapaxes(0, 1)
         else:
             moments = self.data.sample(self.moments, steps)
-        if run.noise_kind == "injected":
-            additive = self.noise.sample(
-                partial(
-                    goe_matrices,
-                    dim=size,
-                    scale=run.noise / np.sqrt(run.batch_size),
-                ),
-                steps,
-            )
+        if self.keeps_epoch_noise:
+            additive = self._replayed_noise(first_step, steps)
+        elif run.noise_kind == "injected":
+            additive = self._injected_noise(steps)
         else:
             additive = -run.noise * moments[..., size:, :size]
             if self.hidden is not None:

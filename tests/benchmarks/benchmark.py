@@ -1,0 +1,443 @@
+"""Benchmark the workflow's simulations against a per-replica loop and the random-number floor.
+
+Usage, from the repository root::
+
+    python3 tests/benchmarks/benchmark.py              # the three-model comparison
+    python3 tests/benchmarks/benchmark.py --scaling    # how our simulate's time grows
+    python3 tests/benchmarks/benchmark.py --dag        # Snakemake's DAG build time
+    python3 tests/benchmarks/benchmark.py --profile    # where our simulate's time goes
+    python3 tests/benchmarks/benchmark.py --all --output benchmarks.md
+
+For each case of `cases.CASES` the comparison measures, on this machine and
+in one run:
+
+1. our simulate: `sgd_dyson.models.simulate`, the code the ``simulate`` rule
+   runs, with the settings the workflow builds for that point;
+2. a per-replica reference loop (`reference_loops`), timed on a few replicas
+   and scaled linearly to all of them;
+3. the random-number floor (`rng_floor`): only the random draws of our simulate.
+
+It also checks, on a small version of each case, that the loop agrees with
+our simulate in distribution and that the floor draws the same numbers.
+
+Every measurement runs in a fresh subprocess (``--part``) with
+single-threaded BLAS, so that peak memories do not mix and one
+measurement's caches do not help the next. This process only orchestrates
+and writes the Markdown report; it never loads NumPy.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cases import CASES, DAG_GRIDS, SCALING_AXES, dag_config
+
+HERE = Path(__file__).resolve().parent
+REPOSITORY = HERE.parents[1]
+PACKAGE_ROOT = REPOSITORY / "workflow"
+SNAKEFILE = REPOSITORY / "Snakefile"
+
+SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""BLAS settings of every measuring subprocess: the workflow runs one job per core."""
+
+PARTS = ("ours", "loop", "floor", "check", "scaling", "machine", "profile")
+
+
+def log(message: str) -> None:
+    """Progress, on stderr: stdout carries the report (and a subprocess's JSON)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- One measurement in a subprocess ----------------------------------------------------
+
+
+def run_part(arguments: argparse.Namespace) -> dict:
+    """Do one measurement in this process (the subprocess side of `measure`)."""
+    if any(os.environ.get(name) != value for name, value in SINGLE_THREAD.items()):
+        # BLAS reads these when NumPy loads: restart this process with them set.
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **SINGLE_THREAD})
+    sys.path.insert(0, str(PACKAGE_ROOT))  # the workflow's package, without an install step
+    import measurements  # only now: it loads NumPy and sgd_dyson
+
+    if arguments.part == "machine":
+        return measurements.machine()
+    if arguments.part == "scaling":
+        return measurements.scaling(arguments.axis)
+    case = arguments.case[0]  # the other parts measure one case
+    if arguments.part == "loop":
+        return measurements.loop(case, arguments.loop_replicas)
+    part = {
+        "ours": measurements.ours,
+        "floor": measurements.floor,
+        "check": measurements.check,
+        "profile": measurements.profile,
+    }
+    return part[arguments.part](case)
+
+
+def measure(part: str, **options) -> dict:
+    """Run ``benchmark.py --part PART`` in a fresh subprocess; its JSON result."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--part", part]
+    for name, value in options.items():
+        if value is not None:
+            command += [f"--{name.replace('_', '-')}", str(value)]
+    result = subprocess.run(
+        command, env={**os.environ, **SINGLE_THREAD}, stdout=subprocess.PIPE, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed (exit {result.returncode})")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --- The sections -----------------------------------------------------------------------
+
+
+def compare(case_names: list[str], loop_replicas: int | None) -> list[dict]:
+    """Our simulate, the loop, the floor and the checks of each case."""
+    results = []
+    for name in case_names:
+        result = {"case": name}
+        for part in ("ours", "loop", "floor", "check"):
+            log(f"{name}: {part} …")
+            options = {"loop_replicas": loop_replicas} if part == "loop" else {}
+            result[part] = measure(part, case=name, **options)
+        results.append(result)
+    return results
+
+
+def scale() -> list[dict]:
+    """Our simulate's time along each scaling axis."""
+    results = []
+    for axis in SCALING_AXES:
+        log(f"scaling: {axis} …")
+        results.append(measure("scaling", axis=axis))
+    return results
+
+
+def time_dag(points: int, timeout: float) -> dict:
+    """Seconds of ``snakemake --dry-run`` for a generated config of ``points`` sweep points."""
+    with tempfile.TemporaryDirectory() as directory:
+        config = Path(directory) / "config.json"  # Snakemake reads JSON configs as they are
+        config.write_text(json.dumps(dag_config(points)))
+        command = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--dry-run",
+            "--quiet",
+            "--snakefile",
+            str(SNAKEFILE),
+            "--configfile",
+            str(config),
+            "--directory",
+            directory,
+        ]
+        start = time.perf_counter()
+        try:
+            result = subprocess.run(
+                command,
+                env={**os.environ, **SINGLE_THREAD},
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            return {"points": points, "seconds": None, "timeout": timeout}
+        seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"snakemake --dry-run failed:\n{result.stderr[-3000:]}")
+    return {"points": points, "seconds": seconds, "timeout": timeout}
+
+
+def time_dags(timeout: float) -> list[dict]:
+    results = []
+    for points in DAG_GRIDS:
+        log(f"dag: {points} sweep points …")
+        results.append(time_dag(points, timeout))
+    return results
+
+
+def profiles(case_names: list[str]) -> list[dict]:
+    """cProfile of our simulate on each case."""
+    results = []
+    for name in case_names:
+        log(f"{name}: profile …")
+        results.append({"case": name, **measure("profile", case=name)})
+    return results
+
+
+# --- Markdown ---------------------------------------------------------------------------
+
+
+def rate(value: float) -> str:
+    """A rate with a unit prefix, e.g. ``2.41 M``."""
+    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= factor:
+            return f"{value / factor:.3g} {prefix}"
+    return f"{value:.3g}"
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what `platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_section(numpy_info: dict) -> str:
+    rows = [
+        ["CPU", cpu_model()],
+        ["cores", f"{os.cpu_count()} ({len(os.sched_getaffinity(0))} usable)"],
+        ["OS", platform.platform()],
+        ["Python", platform.python_version()],
+        ["NumPy", numpy_info["numpy"]],
+        ["BLAS", numpy_info["blas"]],
+        ["BLAS threads", ", ".join(f"{k}={v}" for k, v in SINGLE_THREAD.items())],
+    ]
+    note = (
+        "Every measurement runs in its own subprocess with single-threaded BLAS "
+        "(the settings above), as the workflow runs its simulations: one job per core."
+    )
+    return f"## Machine\n\n{table(['', ''], rows)}\n\n{note}"
+
+
+def comparison_section(results: list[dict]) -> str:
+    rows, notes = [], []
+    for result in results:
+        case = CASES[result["case"]]
+        ours, loop, floor = result["ours"], result["loop"], result["floor"]
+        ours_rate = ours["replica_steps"] / ours["seconds"]
+        loop_rate = loop["replica_steps"] / loop["seconds"]
+        floor_rate = floor["replica_steps"] / floor["seconds"]
+        rows.append(
+            [
+                case.title,
+                f"{ours['replicas']} × {ours['steps']}",
+                f"{ours['seconds']:.2f}",
+                rate(ours_rate),
+                rate(loop_rate),
+                rate(floor_rate),
+                f"{ours_rate / loop_rate:.0f}×",
+                f"{ours['seconds'] / floor['seconds']:.1f}",
+                f"{floor['numbers'] / floor['replica_steps']:.0f}",
+                f"{ours['peak_rss_mb']:.0f} ({ours['rss_before_mb']:.0f})",
+            ]
+        )
+        full_loop = ours["replica_steps"] / loop_rate
+        notes.append(
+            f"- {case.title}: the loop ran {loop['replicas']} of {ours['replicas']} replicas "
+            f"({loop['seconds']:.1f} s), scaled linearly (each replica is trained on its own): "
+            f"about {full_loop:.0f} s for all of them; our simulate ran all "
+            f"({ours['diverged_replicas']} diverged)."
+        )
+    header = [
+        "case",
+        "replicas × steps",
+        "ours (s)",
+        "ours (replica-steps/s)",
+        "loop (replica-steps/s)",
+        "floor (replica-steps/s)",
+        "speed-up ours/loop",
+        "ours time / floor time",
+        "random numbers per replica-step",
+        "peak RSS of ours, MB (before simulate)",
+    ]
+    checks = "\n\n".join(check_section(result) for result in results)
+    return (
+        "## Our simulate, a per-replica loop and the random-number floor\n\n"
+        "- **ours**: `sgd_dyson.models.simulate(model, settings)` with the settings the "
+        "workflow builds for the point (`validate_config`, `sweep_table`, "
+        "`simulation_settings`), no checkpoint, timed once in a fresh process;\n"
+        "- **loop**: `reference_loops.py`, one replica and one step at a time, drawing the "
+        "mini-batch samples and taking the per-sample gradient;\n"
+        "- **floor**: `rng_floor.py`, only the random numbers our simulate draws (same PCG64 "
+        "streams, counts, distributions and chunks);\n"
+        "- peak RSS: `ru_maxrss` of the process that ran our simulate; in brackets, before it "
+        "started (Python, NumPy, pandas, Snakemake's validator).\n\n"
+        + table(header, rows)
+        + "\n\n"
+        + "\n".join(notes)
+        + "\n\n### Consistency checks (small versions of the cases)\n\n"
+        + checks
+    )
+
+
+def check_section(result: dict) -> str:
+    check, case = result["check"], CASES[result["case"]]
+    verdict = "agree" if check["loop_agrees"] else "**DISAGREE**"
+    floor = "identical" if check["floor_matches"] else "**DIFFERENT**"
+    rows = []
+    for row in check["rows"]:
+        rms_ours, rms_loop = (
+            (row[f"{who}_msd"] ** 0.5, row[f"{who}_msd_se"] / (2 * row[f"{who}_msd"] ** 0.5))
+            for who in ("ours", "loop")
+        )
+        rows.append(
+            [
+                row["level"],
+                f"{row['ours_mean']:.5f} ± {row['ours_mean_se']:.5f}",
+                f"{row['loop_mean']:.5f} ± {row['loop_mean_se']:.5f}",
+                f"{row['z_mean']:+.2f}",
+                f"{rms_ours[0]:.5f} ± {rms_ours[1]:.5f}",
+                f"{rms_loop[0]:.5f} ± {rms_loop[1]:.5f}",
+                f"{row['z_msd']:+.2f}",
+            ]
+        )
+    header = ["level", "mean, ours", "mean, loop", "z", "RMS dev., ours", "RMS dev., loop", "z"]
+    return (
+        f"**{case.title}**, after {check['steps']} steps: {check['ours_replicas']} replicas of "
+        f"ours, {check['loop_replicas']} of the loop; errors from the scatter of "
+        f"{check['groups']} ({check['dataset_draws']} dataset draws); diverged: "
+        f"{check['ours_diverged']} (ours), {check['loop_diverged']} (loop). Levels: "
+        f"{check['observable']}, ascending; RMS deviation from the target level. "
+        f"The loop and ours {verdict}: worst |z| = {check['worst_z']:.2f}, limit "
+        f"{check['z_limit']:.2f} (4σ, Bonferroni over {2 * len(check['rows'])} comparisons). "
+        f"Floor's generator states after the run, against ours: {floor}.\n\n"
+        f"{table(header, rows)}"
+    )
+
+
+AXIS_TITLES = {"replicas": "replicas", "steps": "steps", "size": "N", "batch_size": "|B|"}
+
+
+def scaling_section(results: list[dict]) -> str:
+    parts = [
+        "## Scaling of our simulate\n\n"
+        "Online teacher–student (injected noise ε = 0.1, α = 0.1, W* = 2·I), final snapshot "
+        "only, one process for each axis after a warm-up run; one setting varied at a time. "
+        "|B| < N takes the per-sample path of `batch_second_moments`, |B| ≥ N the Bartlett one."
+    ]
+    for result in results:
+        rows = []
+        for row in result["rows"]:
+            work = row["replicas"] * row["steps"]
+            rows.append(
+                [
+                    row[result["axis"]],
+                    row["replicas"],
+                    row["steps"],
+                    row["size"],
+                    row["batch_size"],
+                    f"{row['seconds']:.3f}",
+                    rate(work / row["seconds"]),
+                    f"{1e6 * row['seconds'] / work:.3f}",
+                    f"{1e9 * row['seconds'] / (work * row['size'] ** 2):.2f}",
+                ]
+            )
+        header = [
+            f"**{AXIS_TITLES[result['axis']]}**",
+            "replicas",
+            "steps",
+            "N",
+            "|B|",
+            "time (s)",
+            "replica-steps/s",
+            "µs per replica-step",
+            "ns per replica-step and weight",
+        ]
+        parts.append(f"### Varying {AXIS_TITLES[result['axis']]}\n\n" + table(header, rows))
+    return "\n\n".join(parts)
+
+
+def dag_section(results: list[dict]) -> str:
+    rows = []
+    for result in results:
+        grid = " × ".join(str(n) for n in DAG_GRIDS[result["points"]])
+        seconds = result["seconds"]
+        shown = f"{seconds:.1f}" if seconds is not None else f"> {result['timeout']:.0f} (stopped)"
+        rows.append([result["points"], grid, shown])
+    return (
+        "## Snakemake DAG build time\n\n"
+        "`python3 -m snakemake --dry-run --quiet --snakefile Snakefile --configfile X "
+        "--directory <empty temporary folder>` for a config with one online teacher–student "
+        "experiment whose α × |B| × ε grid has the given number of points (`cases.dag_config`); "
+        "wall time, including Snakemake's start-up.\n\n"
+        + table(["sweep points", "α × |B| × ε", "dry run (s)"], rows)
+    )
+
+
+def profile_section(results: list[dict]) -> str:
+    parts = ["## Where our simulate's time goes (cProfile, by own time)"]
+    for result in results:
+        parts.append(f"**{CASES[result['case']].title}**\n\n```\n{result['text'].strip()}\n```")
+    return "\n\n".join(parts)
+
+
+# --- Command line -----------------------------------------------------------------------
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--compare", action="store_true", help="the three-model comparison")
+    parser.add_argument("--scaling", action="store_true", help="our simulate's scaling tables")
+    parser.add_argument("--dag", action="store_true", help="Snakemake DAG build times")
+    parser.add_argument("--profile", action="store_true", help="cProfile of our simulate")
+    parser.add_argument("--all", action="store_true", help="everything above")
+    parser.add_argument("--output", type=Path, help="also write the Markdown report here")
+    parser.add_argument(
+        "--case", action="append", choices=sorted(CASES), help="only this case (repeatable)"
+    )
+    parser.add_argument("--loop-replicas", type=int, help="replicas the loop is timed on")
+    parser.add_argument(
+        "--dag-timeout", type=float, default=1800.0, help="seconds before a dry run is stopped"
+    )
+    parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)  # subprocess side
+    parser.add_argument("--axis", choices=sorted(SCALING_AXES), help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def report(arguments: argparse.Namespace) -> str:
+    """Run the chosen sections and return the Markdown report."""
+    started = time.perf_counter()
+    chosen = arguments.compare or arguments.scaling or arguments.dag or arguments.profile
+    everything = arguments.all
+    case_names = arguments.case or list(CASES)
+    sections = [machine_section(measure("machine"))]
+    if everything or arguments.compare or not chosen:
+        sections.append(comparison_section(compare(case_names, arguments.loop_replicas)))
+    if everything or arguments.scaling:
+        sections.append(scaling_section(scale()))
+    if everything or arguments.dag:
+        sections.append(dag_section(time_dags(arguments.dag_timeout)))
+    if everything or arguments.profile:
+        sections.append(profile_section(profiles(case_names)))
+    command = " ".join(["python3", "tests/benchmarks/benchmark.py", *sys.argv[1:]])
+    header = (
+        "# Benchmarks\n\n"
+        f"`{command}`, run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"took {time.perf_counter() - started:.0f} s."
+    )
+    return "\n\n".join([header, *sections]) + "\n"
+
+
+def main() -> None:
+    arguments = parse_arguments()
+    if arguments.part:
+        print(json.dumps(run_part(arguments)))
+        return
+    markdown = report(arguments)
+    print(markdown)
+    if arguments.output:
+        arguments.output.write_text(markdown)
+        log(f"written to {arguments.output}")
+
+
+if __name__ == "__main__":
+    main()

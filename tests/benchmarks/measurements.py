@@ -1,0 +1,296 @@
+"""The measurements, each run by benchmark.py in a fresh subprocess of its own.
+
+Every public function here is one ``--part`` of benchmark.py and returns a
+JSON-serialisable dict. They time only the call being measured: imports and
+building the settings happen before the clock starts.
+
+Import this module after putting ``workflow/`` on ``sys.path`` (benchmark.py does).
+"""
+
+import cProfile
+import io
+import pstats
+import resource
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from copy import deepcopy
+from statistics import NormalDist
+
+import numpy as np
+from cases import CASES, SCALING_AXES, SEED, Case, scaling_experiment, scaling_point
+from reference_loops import LoopRun, gaussian_rbm_loop, teacher_student_loop
+from rng_floor import FLOORS
+
+from sgd_dyson import gaussian_rbm, models, seeding, teacher_student
+from sgd_dyson.config import simulation_settings, sweep_table, validate_config
+from sgd_dyson.spectra import gram_eigenvalues, singular_values
+
+LOOP_SEED = 12345
+"""Seed of the reference loops' generator (independent of the package's streams)."""
+
+FOUR_SIGMA_TAIL = 2 * NormalDist().cdf(-4.0)
+"""Two-sided probability beyond 4 standard errors, ~6e-5: the checks' false-failure rate."""
+
+
+def workflow_settings(name: str, experiment: dict) -> tuple[str, dict]:
+    """The model and the run settings of the experiment's only point, built as the workflow does.
+
+    Validation fills the schema's defaults; the point's row of the sweep table
+    carries the seeds; `simulation_settings` turns both into the model's
+    run-class fields (what the ``simulate`` rule passes to `models.simulate`).
+    """
+    config = validate_config({"seed": SEED, "experiments": {name: deepcopy(experiment)}})
+    validated = config["experiments"][name]
+    point = sweep_table(name, validated, config["seed"]).iloc[0].to_dict()
+    return validated["model"], simulation_settings(validated, point)
+
+
+def case_settings(case: Case, changes: dict | None = None) -> tuple[str, dict]:
+    """`workflow_settings` of a case, with ``changes`` to its experiment."""
+    return workflow_settings(case.name, {**case.experiment, **(changes or {})})
+
+
+def replica_steps(settings: dict) -> int:
+    return settings["replicas"] * settings["steps"]
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MB (Linux reports kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(function: Callable, *args, **kwargs) -> tuple[float, object]:
+    """Wall-clock seconds of ``function(*args, **kwargs)``, and its result."""
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+# --- Our simulate, the loop and the floor -----------------------------------------------
+
+
+def ours(case_name: str) -> dict:
+    """Time `models.simulate` on the case, as the ``simulate`` rule runs it (no checkpoint)."""
+    model, settings = case_settings(CASES[case_name])
+    memory_before = peak_rss_mb()  # Python, NumPy, pandas and Snakemake's validator
+    seconds, snapshots = timed(models.simulate, model, settings)
+    return {
+        "seconds": seconds,
+        "replica_steps": replica_steps(settings),
+        "steps": settings["steps"],
+        "replicas": settings["replicas"],
+        "diverged_replicas": snapshots.diverged_replicas,
+        "rss_before_mb": memory_before,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def hidden_layer(settings: dict) -> np.ndarray | None:
+    """The model's fixed hidden layer ``Z`` for the loop: the same matrix the package uses."""
+    if settings.get("hidden") is None:
+        return None
+    return teacher_student.hidden_matrix(settings["hidden"], settings["root_seed"])
+
+
+def run_loop(model: str, settings: dict, replicas: int) -> LoopRun:
+    """The model's reference loop on ``replicas`` replicas of the point ``settings``."""
+    if model == "teacher_student":
+        return teacher_student_loop(settings, replicas, LOOP_SEED, hidden_layer(settings))
+    return gaussian_rbm_loop(settings, replicas, LOOP_SEED)
+
+
+def loop(case_name: str, replicas: int | None = None) -> dict:
+    """Time the reference loop on a subset of the case's replicas.
+
+    Each replica is trained on its own, so the cost is linear in the
+    replicas: the benchmark scales the rate measured on the subset.
+    """
+    case = CASES[case_name]
+    model, settings = case_settings(case)
+    replicas = replicas or case.loop_replicas
+    seconds, _ = timed(run_loop, model, settings, replicas)
+    return {
+        "seconds": seconds,
+        "replicas": replicas,
+        "steps": settings["steps"],
+        "replica_steps": replicas * settings["steps"],
+    }
+
+
+def floor(case_name: str) -> dict:
+    """Time the random-number floor of the case (`rng_floor`)."""
+    model, settings = case_settings(CASES[case_name])
+    seconds, drawn = timed(FLOORS[model], settings)
+    return {
+        "seconds": seconds,
+        "replica_steps": replica_steps(settings),
+        "numbers": drawn.numbers,
+    }
+
+
+# --- Consistency checks -----------------------------------------------------------------
+
+
+@contextmanager
+def recorded_streams(module) -> Iterator[list]:
+    """Every `seeding.ReplicaStream` that ``module`` creates inside the block, with its kinds.
+
+    Swaps ``module.ReplicaStream`` for a subclass that remembers its instances,
+    and puts the original back afterwards.
+    """
+    created = []
+
+    class RecordedStream(seeding.ReplicaStream):
+        def __init__(self, root_seed, point_key, replicas_per_draw, streams):
+            super().__init__(root_seed, point_key, replicas_per_draw, streams)
+            created.append((tuple(streams), self))
+
+    original = module.ReplicaStream
+    module.ReplicaStream = RecordedStream
+    try:
+        yield created
+    finally:
+        module.ReplicaStream = original
+
+
+MODEL_MODULES = {"teacher_student": teacher_student, "gaussian_rbm": gaussian_rbm}
+
+
+def levels_and_centres(model: str, settings: dict, weights: np.ndarray):
+    """Levels of final weights ``(replicas, n, n)``, ascending, and where they should sit.
+
+    Teacher–student: the singular values of ``W`` and the teacher's; Gaussian
+    RBM: the eigenvalues of ``X = WᵀW`` and their targets ``x*``.
+    """
+    if model == "teacher_student":
+        return singular_values(weights), np.sort(settings["teacher"])
+    centres = gaussian_rbm.target_gram_eigenvalues(
+        settings["size"], settings["mass"], settings["field_mass"], settings["hidden_std"]
+    )
+    return gram_eigenvalues(weights), centres
+
+
+def independent_mean(values: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over replicas of ``values`` ``(replicas, k)``, and its standard error.
+
+    The error comes from the scatter of the group means: replicas that share
+    a dataset draw are correlated, the draws are independent (with one group
+    per replica when every replica has its own data).
+    """
+    labels = np.unique(groups)
+    means = np.stack([values[groups == label].mean(axis=0) for label in labels])
+    return means.mean(axis=0), means.std(axis=0, ddof=1) / np.sqrt(len(labels))
+
+
+def level_statistics(levels: np.ndarray, centres: np.ndarray, groups: np.ndarray) -> dict:
+    """Mean of each level, and its mean squared deviation from its centre, with errors."""
+    mean, mean_error = independent_mean(levels, groups)
+    square, square_error = independent_mean((levels - centres) ** 2, groups)
+    return {"mean": mean, "mean_se": mean_error, "msd": square, "msd_se": square_error}
+
+
+def bonferroni_z(comparisons: int) -> float:
+    """z per comparison that keeps ``comparisons`` tests at one 4σ test's false-failure rate."""
+    return NormalDist().inv_cdf(1.0 - FOUR_SIGMA_TAIL / (2 * comparisons))
+
+
+def compare_levels(ours_stats: dict, loop_stats: dict) -> list[dict]:
+    """One row per level: both means and spreads (RMS deviation), and their z-scores."""
+    rows = []
+    for level in range(len(ours_stats["mean"])):
+        row = {"level": level + 1}
+        for name in ("mean", "msd"):
+            a, b = ours_stats[name][level], loop_stats[name][level]
+            a_se, b_se = ours_stats[f"{name}_se"][level], loop_stats[f"{name}_se"][level]
+            row[f"ours_{name}"], row[f"ours_{name}_se"] = float(a), float(a_se)
+            row[f"loop_{name}"], row[f"loop_{name}_se"] = float(b), float(b_se)
+            row[f"z_{name}"] = float((a - b) / np.hypot(a_se, b_se))
+        rows.append(row)
+    return rows
+
+
+def floor_matches(model: str, settings: dict, recorded: list) -> bool:
+    """Whether the floor leaves each per-replica generator as our simulate left it."""
+    drawn = FLOORS[model](settings)
+    ours_states = {kinds: stream.get_state() for kinds, stream in recorded}
+    floor_states = {kinds: group.states() for kinds, group in drawn.streams.items()}
+    return ours_states == floor_states
+
+
+def check(case_name: str) -> dict:
+    """Check, on a small version of the case, that the loop and the floor match our simulate.
+
+    The loop must agree in distribution: the mean and the mean squared
+    deviation (from the target) of every final level agree within a 4σ
+    tolerance, Bonferroni-corrected over the comparisons. The floor must
+    draw exactly the same numbers: the same generator states at the end.
+    """
+    case = CASES[case_name]
+    model, settings = case_settings(case, case.check_changes)
+    with recorded_streams(MODEL_MODULES[model]) as recorded:
+        snapshots = models.simulate(model, settings)
+    loop_run = run_loop(model, settings, case.check_loop_replicas)
+    finished = np.isfinite(loop_run.weights[-1]).all(axis=(1, 2))
+    ours_levels, centres = levels_and_centres(model, settings, snapshots.weights[-1])
+    loop_levels, _ = levels_and_centres(model, settings, loop_run.weights[-1][finished])
+    shared = settings.get("dataset") == "paper"
+    ours_groups = snapshots.draw if shared else snapshots.replica
+    loop_groups = loop_run.draw[finished] if shared else np.flatnonzero(finished)
+    rows = compare_levels(
+        level_statistics(ours_levels, centres, ours_groups),
+        level_statistics(loop_levels, centres, loop_groups),
+    )
+    z_limit = bonferroni_z(2 * len(rows))
+    worst = max(abs(row[key]) for row in rows for key in ("z_mean", "z_msd"))
+    return {
+        "steps": settings["steps"],
+        "ours_replicas": settings["replicas"],
+        "loop_replicas": case.check_loop_replicas,
+        "groups": "dataset draws" if shared else "replicas",
+        "dataset_draws": settings.get("dataset_draws", 1),
+        "ours_diverged": snapshots.diverged_replicas,
+        "loop_diverged": int((~finished).sum()),
+        "observable": "singular values" if model == "teacher_student" else "eigenvalues of WᵀW",
+        "rows": rows,
+        "z_limit": z_limit,
+        "worst_z": worst,
+        "loop_agrees": bool(worst < z_limit),
+        "floor_matches": floor_matches(model, settings, recorded),
+    }
+
+
+# --- Scaling, machine, profile ----------------------------------------------------------
+
+
+def scaling(axis: str) -> dict:
+    """Time our simulate along one scaling axis (`cases.SCALING_AXES`), one run per value."""
+    model, settings = workflow_settings("scaling", scaling_experiment("replicas", 10))
+    models.simulate(model, {**settings, "steps": 10})  # warm-up: first-call costs
+    rows = []
+    for value in SCALING_AXES[axis]:
+        model, settings = workflow_settings("scaling", scaling_experiment(axis, value))
+        seconds, _ = timed(models.simulate, model, settings)
+        rows.append({**scaling_point(axis, value), "seconds": seconds})
+    return {"axis": axis, "rows": rows}
+
+
+def machine() -> dict:
+    """NumPy's version and the BLAS it was built with (`numpy.show_config`)."""
+    build = np.show_config(mode="dicts")["Build Dependencies"]
+    blas = build.get("blas", {})
+    return {
+        "numpy": np.__version__,
+        "blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
+        "blas_openmp": str(blas.get("openblas configuration", "")).strip(),
+    }
+
+
+def profile(case_name: str, lines: int = 15) -> dict:
+    """cProfile of our simulate on the case: the functions with the most own time."""
+    model, settings = case_settings(CASES[case_name])
+    profiler = cProfile.Profile()
+    profiler.runcall(models.simulate, model, settings)
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(lines)
+    return {"text": text.getvalue()}

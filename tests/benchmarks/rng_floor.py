@@ -1,0 +1,201 @@
+"""The random-number floor: only the random draws of the package's simulations.
+
+For one sweep point these functions draw exactly the random numbers that
+`sgd_dyson.teacher_student.simulate` or `sgd_dyson.gaussian_rbm.simulate`
+draws (read off `teacher_student._BatchSource`, `sampling.batch_second_moments`,
+`sampling.goe_matrices`, `gaussian_rbm._gibbs_normals` and the
+``initial_weights`` functions): the same PCG64 generators, seeded by the
+same `numpy.random.SeedSequence` spawn keys, asked for the same
+distributions in the same chunks, and restarted at the same epochs. They do
+nothing with the numbers, so their time is a lower bound for any
+simulation that draws those numbers this way.
+
+The chunking is the package's own (`simulation.chunk_boundaries`, the
+models' ``CHUNK_ELEMENTS``), imported rather than copied so that the floor
+follows it. The benchmark checks that a floor leaves every per-replica
+generator in the state the simulation leaves it (`FloorRun.streams`).
+
+Import this module after putting ``workflow/`` on ``sys.path`` (benchmark.py does).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sgd_dyson import gaussian_rbm, teacher_student
+from sgd_dyson.seeding import Stream, block_sizes, draw_sizes, seed_sequence
+from sgd_dyson.simulation import chunk_boundaries, snapshot_steps
+
+
+class BlockGenerators:
+    """One PCG64 generator per (draw, replica block) and stream, as `seeding.ReplicaStream`.
+
+    Only the generators: drawing from them is left to the caller, with no
+    concatenation of the blocks' arrays (which is work, not drawing).
+    """
+
+    def __init__(self, settings: dict, replicas_per_draw: list[int], streams: tuple[Stream, ...]):
+        self.streams = streams
+        self._seeds = [
+            (
+                [
+                    seed_sequence(settings["root_seed"], settings["point_seed"], draw, block, s)
+                    for s in streams
+                ],
+                size,
+            )
+            for draw, replicas in enumerate(replicas_per_draw)
+            for block, size in enumerate(block_sizes(replicas))
+        ]
+        self.restart()
+
+    def restart(self) -> None:
+        """New generators at the start of every stream (the package replays epochs this way)."""
+        self.blocks = [
+            ([np.random.default_rng(seed) for seed in seeds], size) for seeds, size in self._seeds
+        ]
+
+    def states(self) -> list[list[dict]]:
+        """Bit-generator states, laid out as `seeding.ReplicaStream.get_state` lays them out."""
+        return [[g.bit_generator.state for g in generators] for generators, _ in self.blocks]
+
+
+@dataclass
+class FloorRun:
+    """What a floor drew: the count of numbers, and its per-replica generators by stream."""
+
+    numbers: int
+    streams: dict[tuple[Stream, ...], BlockGenerators]
+
+
+def chunks(settings: dict, epoch: int | None, max_chunk: int) -> list[tuple[int, int]]:
+    """``(first, end)`` steps of the simulation's chunks (`simulation.Trajectory`)."""
+    snapshots = snapshot_steps(settings["steps"], settings["snapshot_every"])
+    ends = chunk_boundaries(settings["steps"], snapshots, epoch, max_chunk).tolist()
+    return list(zip([0, *ends[:-1]], ends, strict=True))
+
+
+def initial_weight_draws(group: BlockGenerators, n: int) -> int:
+    """The initial weights' normals, ``(1, block, n, n)`` per block; returns their count."""
+    return sum(
+        generator.standard_normal((1, size, n, n)).size for (generator,), size in group.blocks
+    )
+
+
+def moment_draws(
+    normal: np.random.Generator,
+    chisquare: np.random.Generator,
+    shape: tuple[int, ...],
+    dim: int,
+    batch: int,
+) -> int:
+    """The draws of `sampling.batch_second_moments`; returns their count.
+
+    Bartlett (``batch ≥ dim``): ``dim`` chi-squares and ``dim (dim − 1)/2``
+    normals per moment; smaller batches: the ``batch × dim`` samples.
+    """
+    if batch < dim:
+        return normal.standard_normal((*shape, batch, dim)).size
+    degrees = batch - np.arange(dim)
+    return (
+        chisquare.chisquare(degrees, size=(*shape, dim)).size
+        + normal.standard_normal((*shape, dim * (dim - 1) // 2)).size
+    )
+
+
+# --- Teacher–student --------------------------------------------------------------------
+
+
+def teacher_student_floor(settings: dict) -> FloorRun:
+    """Draw every random number of `teacher_student.simulate` for ``settings``.
+
+    Injected noise, online or paper data (the benchmark's cases). Per
+    replica-step: the batch moment ``Ĉ_xx`` (online only: ``N`` chi-squares and
+    ``N (N − 1)/2`` normals) and one GOE matrix (``N (N + 1)/2`` normals).
+    """
+    if settings["noise_kind"] != "injected" or settings["dataset"] not in ("online", "paper"):
+        raise ValueError("the floor implements injected noise, online or paper data")
+    n, batch = len(settings["teacher"]), settings["batch_size"]
+    replicas_per_draw = draw_sizes(settings["replicas"], settings["dataset_draws"])
+    numbers = hidden_frame_draws(settings)
+    streams, data = {}, None
+    if settings["dataset"] == "paper":
+        numbers += shared_dataset_draws(settings)
+        epoch = settings["batches_per_epoch"]
+    else:  # online: every replica draws its own batch moments
+        data_streams = (Stream.DATASET_NORMAL, Stream.DATASET_CHISQUARE)
+        data = streams[data_streams] = BlockGenerators(settings, replicas_per_draw, data_streams)
+        epoch = None
+    injected, initial = (Stream.NOISE,), (Stream.INITIAL_WEIGHTS,)
+    noise = streams[injected] = BlockGenerators(settings, replicas_per_draw, injected)
+    streams[initial] = BlockGenerators(settings, replicas_per_draw, initial)
+    numbers += initial_weight_draws(streams[initial], n)
+    max_chunk = max(1, teacher_student.CHUNK_ELEMENTS // (settings["replicas"] * n**2))
+    for first, end in chunks(settings, epoch, max_chunk):
+        if epoch is not None and first % epoch == 0:
+            noise.restart()  # each sample's injected noise is fixed: it repeats every epoch
+        if data is not None:
+            for (normal, chisquare), size in data.blocks:
+                numbers += moment_draws(normal, chisquare, (end - first, size), n, batch)
+        for (normal,), size in noise.blocks:
+            numbers += normal.standard_normal((end - first, size, n * (n + 1) // 2)).size
+    return FloorRun(numbers, streams)
+
+
+def hidden_frame_draws(settings: dict) -> int:
+    """The two Haar frames of the hidden layer ``Z`` (`teacher_student.hidden_matrix`)."""
+    if settings.get("hidden") is None:
+        return 0
+    n = len(settings["hidden"])
+    generator = np.random.default_rng(
+        seed_sequence(settings["root_seed"], 0, 0, 0, Stream.HIDDEN_FRAME)
+    )
+    return sum(generator.standard_normal((n, n)).size for _ in range(2))
+
+
+def shared_dataset_draws(settings: dict) -> int:
+    """The batch moments of every draw's shared dataset (`_BatchSource._shared_dataset`)."""
+    numbers = 0
+    for draw in range(settings["dataset_draws"]):
+        normal, chisquare = (
+            np.random.default_rng(
+                seed_sequence(settings["root_seed"], settings["point_seed"], draw, 0, stream)
+            )
+            for stream in (Stream.SHARED_DATASET_NORMAL, Stream.SHARED_DATASET_CHISQUARE)
+        )
+        numbers += moment_draws(
+            normal,
+            chisquare,
+            (settings["batches_per_epoch"],),
+            len(settings["teacher"]),
+            settings["batch_size"],
+        )
+    return numbers
+
+
+# --- Gaussian RBM -----------------------------------------------------------------------
+
+
+def gaussian_rbm_floor(settings: dict) -> FloorRun:
+    """Draw every random number of `gaussian_rbm.simulate` for ``settings``.
+
+    Per replica-step: the Gibbs normals, ``gibbs_steps × 2 × |B| × size``
+    (one hidden and one visible half-sweep per Gibbs sweep).
+    """
+    n, replicas = settings["size"], settings["replicas"]
+    per_update = (settings["gibbs_steps"], 2, settings["batch_size"], n)
+    initial, gibbs = (Stream.INITIAL_WEIGHTS,), (Stream.GIBBS,)
+    streams = {
+        initial: BlockGenerators(settings, [replicas], initial),
+        gibbs: BlockGenerators(settings, [replicas], gibbs),
+    }
+    numbers = initial_weight_draws(streams[initial], n)
+    max_chunk = max(1, gaussian_rbm.CHUNK_ELEMENTS // (replicas * int(np.prod(per_update))))
+    for first, end in chunks(settings, None, max_chunk):
+        for (normal,), size in streams[gibbs].blocks:
+            numbers += normal.standard_normal((end - first, size, *per_update)).size
+    return FloorRun(numbers, streams)
+
+
+FLOORS = {"teacher_student": teacher_student_floor, "gaussian_rbm": gaussian_rbm_floor}
+"""The floor of each model, by its config name."""
