@@ -17,11 +17,13 @@ def goe_matrices(
     normals per matrix, upper triangle row by row.
     """
     rows, cols = np.triu_indices(dim)
-    upper = generator.standard_normal((*shape, rows.size)) * scale
+    upper = generator.standard_normal((*shape, rows.size))
+    upper *= scale
     upper[..., rows == cols] *= np.sqrt(2.0)
     matrices = np.empty((*shape, dim, dim))
-    matrices[..., rows, cols] = upper
-    matrices[..., cols, rows] = upper
+    # Entry by entry: strided copies are much faster than fancy-indexed scatters.
+    for index, (row, col) in enumerate(zip(rows, cols, strict=True)):
+        matrices[..., row, col] = matrices[..., col, row] = upper[..., index]
     return matrices
 
 

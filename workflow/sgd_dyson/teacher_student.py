@@ -188,26 +188,111 @@ class _BatchSource:
         """
         if self.epoch_noise is None:
             self.noise.restart()
-            self.epoch_noise = self._injected_noise(self.run.batches_per_epoch)
+            drawn = self._injected_noise(self.run.batches_per_epoch)
+            # Replica-major, so that `composed_steps` reads a replica's steps contiguously.
+            self.epoch_noise = np.ascontiguousarray(drawn.swapaxes(0, 1))
         offset = first_step % self.run.batches_per_epoch
-        return self.epoch_noise[offset : offset + steps]
+        return self.epoch_noise[:, offset : offset + steps].swapaxes(0, 1)
+
+    def shared_moments(self, first_step: int, steps: int) -> np.ndarray:
+        """Paper protocol: each draw's ``Ĉ`` of the chunk's batches, ``(draws, steps, d, d)``."""
+        batch = np.arange(first_step, first_step + steps) % self.run.batches_per_epoch
+        return self.shared[:, batch]
+
+    def injected_noise(self, first_step: int, steps: int) -> np.ndarray:
+        """``Ā`` of the chunk, ``(steps, replicas, N, N)``: replayed if kept, else drawn."""
+        if self.keeps_epoch_noise:
+            return self._replayed_noise(first_step, steps)
+        return self._injected_noise(steps)
 
     def chunk(self, first_step: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
         run, size = self.run, self.run.size
         if run.dataset == "paper":
-            batch = np.arange(first_step, first_step + steps) % run.batches_per_epoch
-            moments = self.shared[:, batch][self.draw_of_replica].swapaxes(0, 1)
+            moments = self.shared_moments(first_step, steps)[self.draw_of_replica].swapaxes(0, 1)
         else:
             moments = self.data.sample(self.moments, steps)
-        if self.keeps_epoch_noise:
-            additive = self._replayed_noise(first_step, steps)
-        elif run.noise_kind == "injected":
-            additive = self._injected_noise(steps)
+        if run.noise_kind == "injected":
+            additive = self.injected_noise(first_step, steps)
         else:
             additive = -run.noise * moments[..., size:, :size]
             if self.hidden is not None:
                 additive = self.hidden.T @ additive
         return moments[..., :size, :size], additive
+
+
+COMPOSED_MAX_SIZE = 3
+"""Largest N whose shared-dataset chunks run as one composed affine map (`composed_steps`).
+
+Composing costs O(N⁶) per step per draw and O(N⁴) per step per replica
+against the step loop's O(N³) per step per replica, but runs in a few large
+array operations instead of several small ones per step; it wins for small N.
+"""
+
+
+def step_maps(moments: np.ndarray, gram: np.ndarray, learning_rate: float) -> np.ndarray:
+    """``A_t = I − α G ⊗ Ĉ_tᵀ``: one SGD step's linear part on row-major ``vec(W)``.
+
+    ``W ← W − α G W Ĉ_t`` is ``vec(W) ← A_t vec(W)`` with
+    ``(G ⊗ Ĉ_tᵀ)[(i, l), (j, k)] = G_ij Ĉ_t,kl``. ``moments`` is ``(..., N, N)``;
+    the result ``(..., N², N²)``.
+    """
+    size = gram.shape[0]
+    product = np.einsum("ij,...kl->...iljk", gram, moments)
+    product = product.reshape(*moments.shape[:-2], size**2, size**2)
+    return np.eye(size**2) - learning_rate * product
+
+
+def suffix_products(maps: np.ndarray) -> np.ndarray:
+    """``S_t = A_{L−1} ⋯ A_{t+1}`` (``S_{L−1} = I``) of maps ``(..., L, m, m)``."""
+    products = np.empty_like(maps)
+    products[..., -1, :, :] = np.eye(maps.shape[-1])
+    for t in range(maps.shape[-3] - 2, -1, -1):
+        np.matmul(products[..., t + 1, :, :], maps[..., t + 1, :, :], out=products[..., t, :, :])
+    return products
+
+
+def composed_steps(
+    weights: np.ndarray,
+    teacher: np.ndarray,
+    gram: np.ndarray,
+    moments: np.ndarray,
+    additive: np.ndarray,
+    learning_rate: float,
+    draw_of_replica: np.ndarray,
+) -> np.ndarray:
+    """A chunk of SGD steps with a dataset shared within each draw, as one affine map.
+
+    Each step is ``vec(W) ← A_t vec(W) + α (G ⊗ Ĉ_tᵀ) vec(W*) − α vec(Ā_t)``
+    (`step_maps`; ``G = ZᵀZ``). Over the chunk, ``vec(W_L) = M vec(W_0) + u +
+    v``, with ``M = S_0 A_0``, the shared offset ``u = α Σ_t S_t (G ⊗ Ĉ_tᵀ)
+    vec(W*)`` and the replica's own ``v = −α Σ_t S_t vec(Ā_t)`` (`suffix_products`
+    ``S_t``); ``M`` and ``u`` are the same for every replica of a draw, so a
+    chunk costs one contraction of the noise per replica. ``moments`` is
+    ``(draws, steps, N, N)``, ``additive`` ``(steps, replicas, N, N)``, and the
+    replicas of a draw are contiguous (``draw_of_replica`` ascending); returns
+    the new weights. Equal to stepping up to rounding.
+    """
+    replicas, size = weights.shape[0], weights.shape[-1]
+    squared = size * size
+    maps = step_maps(moments, gram, learning_rate)
+    suffix = suffix_products(maps)
+    transfer = suffix[:, 0] @ maps[:, 0]
+    pulls = (np.eye(squared) - maps) @ teacher.reshape(squared)  # α (G ⊗ Ĉᵀ) vec(W*)
+    shared = (suffix @ pulls[..., None])[..., 0].sum(axis=1)
+    flat = weights.reshape(replicas, squared)
+    # Replica-major (a view when the noise was kept replica-major, else one copy).
+    noise = additive.swapaxes(0, 1).reshape(replicas, -1)
+    bounds = np.searchsorted(draw_of_replica, np.arange(len(moments) + 1))
+    updated = np.empty_like(flat)
+    for draw, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        # Σ_t S_t vec(Ā_t,r) for every replica r of the draw: one matrix product.
+        by_step = suffix[draw].transpose(0, 2, 1).reshape(-1, squared)
+        updated[start:stop] = (
+            flat[start:stop] @ transfer[draw].T
+            + shared[draw]
+            - learning_rate * (noise[start:stop] @ by_step)
+        )
+    return updated.reshape(weights.shape)
 
 
 def initial_weights(run: TeacherStudentRun) -> np.ndarray:
@@ -248,9 +333,24 @@ def simulate(run: TeacherStudentRun, checkpoint: Checkpoint | None = None) -> Sn
     delta = np.empty_like(weights)
     gradient = np.empty_like(weights)
     pulled = None if gram is None else np.empty_like(weights)  # ZᵀZ (W − W*)
+    composed = run.dataset == "paper" and run.noise_kind == "injected"
+    composed = composed and run.size <= COMPOSED_MAX_SIZE
     for first, end in trajectory.remaining_chunks(epoch, max_chunk):
         if epoch is not None and first % epoch == 0:
             source.start_epoch()
+        if composed:
+            with np.errstate(over="ignore", invalid="ignore"):
+                weights[...] = composed_steps(
+                    weights,
+                    teacher,
+                    np.eye(run.size) if gram is None else gram,
+                    source.shared_moments(first, end - first),
+                    source.injected_noise(first, end - first),
+                    run.learning_rate,
+                    source.draw_of_replica,
+                )
+            _end_chunk(trajectory, weights, end, run.divergence_threshold)
+            continue
         input_moment, additive = source.chunk(first, end - first)
         with np.errstate(over="ignore", invalid="ignore"):
             for t in range(end - first):
@@ -263,6 +363,11 @@ def simulate(run: TeacherStudentRun, checkpoint: Checkpoint | None = None) -> Sn
                 gradient += additive[t]
                 gradient *= run.learning_rate
                 weights -= gradient
-        weights[trajectory.mark_diverged(diverged(weights, run.divergence_threshold), end)] = 0.0
-        trajectory.end_chunk(end, weights)
+        _end_chunk(trajectory, weights, end, run.divergence_threshold)
     return trajectory.snapshots(source.draw_of_replica)
+
+
+def _end_chunk(trajectory: Trajectory, weights: np.ndarray, end: int, threshold: float) -> None:
+    """Mark and reset the replicas diverged by step ``end``, then close the chunk."""
+    weights[trajectory.mark_diverged(diverged(weights, threshold), end)] = 0.0
+    trajectory.end_chunk(end, weights)
