@@ -201,8 +201,27 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def commit() -> str:
+    """The checked-out commit, read from .git (no git command: this must not touch the index)."""
+    git = REPOSITORY / ".git"
+    try:
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head[:12]  # a detached HEAD is the commit itself
+        ref = head.removeprefix("ref: ")
+        if (git / ref).exists():
+            return (git / ref).read_text().strip()[:12]
+        for line in (git / "packed-refs").read_text().splitlines():
+            if line.endswith(f" {ref}"):
+                return line.split()[0][:12]
+    except OSError:
+        pass
+    return "unknown"
+
+
 def machine_section(numpy_info: dict) -> str:
     rows = [
+        ["code", f"sgd_dyson {numpy_info['sgd_dyson']} at commit {commit()} (plus any edits)"],
         ["CPU", cpu_model()],
         ["cores", f"{os.cpu_count()} ({len(os.sched_getaffinity(0))} usable)"],
         ["OS", platform.platform()],
@@ -282,7 +301,9 @@ def comparison_section(results: list[dict]) -> str:
 def check_section(result: dict) -> str:
     check, case = result["check"], CASES[result["case"]]
     verdict = "agree" if check["loop_agrees"] else "**DISAGREE**"
-    floor = "identical" if check["floor_matches"] else "**DIFFERENT**"
+    floor = check["floor"]
+    floor_verdict = "the same" if floor["matches"] else "**NOT the same**"
+    counts = ", ".join(f"{n:,} {name}" for name, n in sorted(floor["ours_counts"].items()))
     rows = []
     for row in check["rows"]:
         rms_ours, rms_loop = (
@@ -309,7 +330,8 @@ def check_section(result: dict) -> str:
         f"{check['observable']}, ascending; RMS deviation from the target level. "
         f"The loop and ours {verdict}: worst |z| = {check['worst_z']:.2f}, limit "
         f"{check['z_limit']:.2f} (4σ, Bonferroni over {2 * len(check['rows'])} comparisons). "
-        f"Floor's generator states after the run, against ours: {floor}.\n\n"
+        f"The floor draws {floor_verdict} numbers as ours (ours: {counts}; generator "
+        f"states at the end {'equal' if floor['states_match'] else 'different'}).\n\n"
         f"{table(header, rows)}"
     )
 

@@ -39,7 +39,7 @@ TS_PAPER = Case(
         "replicas": 3000,
         "sweep": [{"learning_rate": [0.1], "batch_size": [16], "noise": [0.1]}],
     },
-    loop_replicas=40,
+    loop_replicas=100,
     # Ten epochs of a 50-batch dataset; 100 draws, so that draw-level means,
     # which are independent, give the standard errors.
     check_changes={"batches_per_epoch": 50, "steps": 500, "dataset_draws": 100, "replicas": 1000},
@@ -61,7 +61,7 @@ TS_HIDDEN = Case(
         "burn_in": 1000,
         "sweep": [{"learning_rate": [0.1], "batch_size": [64], "noise": [0.1]}],
     },
-    loop_replicas=10,
+    loop_replicas=25,
     # 300 steps are about ten relaxation times of the slowest mode (α z_min² = 0.036).
     check_changes={"steps": 300, "replicas": 1000, "snapshot_every": 300, "burn_in": 300},
 )
@@ -77,7 +77,7 @@ RBM = Case(
         "burn_in": 6000,
         "sweep": [{"learning_rate": [0.1], "batch_size": [16]}],
     },
-    loop_replicas=4,
+    loop_replicas=12,
     # Both start from the same law, so the laws at any fixed step must agree.
     check_changes={"steps": 500, "replicas": 800, "snapshot_every": 500, "burn_in": 500},
 )

@@ -12,6 +12,7 @@ import io
 import pstats
 import resource
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from copy import deepcopy
@@ -22,6 +23,7 @@ from cases import CASES, SCALING_AXES, SEED, Case, scaling_experiment, scaling_p
 from reference_loops import LoopRun, gaussian_rbm_loop, teacher_student_loop
 from rng_floor import FLOORS
 
+import sgd_dyson
 from sgd_dyson import gaussian_rbm, models, seeding, teacher_student
 from sgd_dyson.config import simulation_settings, sweep_table, validate_config
 from sgd_dyson.spectra import gram_eigenvalues, singular_values
@@ -210,12 +212,69 @@ def compare_levels(ours_stats: dict, loop_stats: dict) -> list[dict]:
     return rows
 
 
-def floor_matches(model: str, settings: dict, recorded: list) -> bool:
-    """Whether the floor leaves each per-replica generator as our simulate left it."""
-    drawn = FLOORS[model](settings)
+class CountingGenerator:
+    """A `numpy.random.Generator` that adds the size of every array it draws to ``counts``.
+
+    ``counts`` is keyed by the method (``standard_normal``, ``chisquare``, …);
+    everything else (e.g. ``bit_generator``) is the wrapped generator's.
+    """
+
+    def __init__(self, generator: np.random.Generator, counts: Counter):
+        self._generator, self._counts = generator, counts
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._generator, name)
+        if not callable(attribute):
+            return attribute
+
+        def counted(*args, **kwargs):
+            drawn = attribute(*args, **kwargs)
+            self._counts[name] += np.size(drawn)
+            return drawn
+
+        return counted
+
+
+@contextmanager
+def counted_draws() -> Iterator[Counter]:
+    """Count the numbers drawn, by distribution, from generators made inside the block.
+
+    Every generator of the package and of the floor comes from
+    `numpy.random.default_rng`, which is swapped for one returning a
+    `CountingGenerator` (and put back afterwards).
+    """
+    counts = Counter()
+    make_generator = np.random.default_rng
+
+    def counting_default_rng(*args, **kwargs):
+        return CountingGenerator(make_generator(*args, **kwargs), counts)
+
+    np.random.default_rng = counting_default_rng
+    try:
+        yield counts
+    finally:
+        np.random.default_rng = make_generator
+
+
+def compare_floor(model: str, settings: dict) -> dict:
+    """Draw counts by distribution of our simulate and of the floor, and whether they match.
+
+    They match if both draw as many numbers of every distribution, and the
+    floor leaves every per-replica generator in the state our simulate
+    leaves it (so the same numbers, in the same streams).
+    """
+    with counted_draws() as ours_counts, recorded_streams(MODEL_MODULES[model]) as recorded:
+        models.simulate(model, settings)
+    with counted_draws() as floor_counts:
+        drawn = FLOORS[model](settings)
     ours_states = {kinds: stream.get_state() for kinds, stream in recorded}
     floor_states = {kinds: group.states() for kinds, group in drawn.streams.items()}
-    return ours_states == floor_states
+    return {
+        "ours_counts": dict(ours_counts),
+        "floor_counts": dict(floor_counts),
+        "states_match": ours_states == floor_states,
+        "matches": ours_counts == floor_counts and ours_states == floor_states,
+    }
 
 
 def check(case_name: str) -> dict:
@@ -224,12 +283,11 @@ def check(case_name: str) -> dict:
     The loop must agree in distribution: the mean and the mean squared
     deviation (from the target) of every final level agree within a 4σ
     tolerance, Bonferroni-corrected over the comparisons. The floor must
-    draw exactly the same numbers: the same generator states at the end.
+    draw exactly the same numbers (`compare_floor`).
     """
     case = CASES[case_name]
     model, settings = case_settings(case, case.check_changes)
-    with recorded_streams(MODEL_MODULES[model]) as recorded:
-        snapshots = models.simulate(model, settings)
+    snapshots = models.simulate(model, settings)
     loop_run = run_loop(model, settings, case.check_loop_replicas)
     finished = np.isfinite(loop_run.weights[-1]).all(axis=(1, 2))
     ours_levels, centres = levels_and_centres(model, settings, snapshots.weights[-1])
@@ -256,7 +314,7 @@ def check(case_name: str) -> dict:
         "z_limit": z_limit,
         "worst_z": worst,
         "loop_agrees": bool(worst < z_limit),
-        "floor_matches": floor_matches(model, settings, recorded),
+        "floor": compare_floor(model, settings),
     }
 
 
@@ -276,10 +334,11 @@ def scaling(axis: str) -> dict:
 
 
 def machine() -> dict:
-    """NumPy's version and the BLAS it was built with (`numpy.show_config`)."""
+    """NumPy's version and the BLAS it was built with (`numpy.show_config`); the package's."""
     build = np.show_config(mode="dicts")["Build Dependencies"]
     blas = build.get("blas", {})
     return {
+        "sgd_dyson": sgd_dyson.__version__,
         "numpy": np.__version__,
         "blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
         "blas_openmp": str(blas.get("openblas configuration", "")).strip(),

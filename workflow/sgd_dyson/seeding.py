@@ -107,7 +107,5 @@ class ReplicaStream:
 
     def sample(self, function, steps: int) -> np.ndarray:
         """Concatenate ``function(*generators, (steps, block_size))`` over blocks along axis 1."""
-        return np.concatenate(
-            [function(*generators, (steps, size)) for generators, size in self._generators],
-            axis=1,
-        )
+        blocks = [function(*generators, (steps, size)) for generators, size in self._generators]
+        return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
