@@ -27,8 +27,9 @@ from .sampling import batch_second_moments, goe_matrices
 from .seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
 from .simulation import Checkpoint, Snapshots, Trajectory, diverged
 
-CHUNK_ELEMENTS = 2**22
-"""Upper bound on the elements of one chunk's per-step random arrays (memory)."""
+CHUNK_ELEMENTS = 2**20
+"""Upper bound on the elements of one chunk's per-step random arrays (memory, and speed:
+8 MB arrays stay in cache; 2**22 was 15% slower for N = 10 with 500 replicas)."""
 EPOCH_NOISE_BYTES = 2**28
 """Largest replayed epoch of injected noise kept in memory instead of redrawn every epoch."""
 
