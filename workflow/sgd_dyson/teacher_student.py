@@ -336,6 +336,11 @@ def simulate(run: TeacherStudentRun, checkpoint: Checkpoint | None = None) -> Sn
     pulled = None if gram is None else np.empty_like(weights)  # ZᵀZ (W − W*)
     composed = run.dataset == "paper" and run.noise_kind == "injected"
     composed = composed and run.size <= COMPOSED_MAX_SIZE
+    if composed and source.keeps_epoch_noise:
+        # The chunk's noise is a view of the kept epoch: chunks need no memory bound, and
+        # chunks that do not depend on the replica count keep a block's numbers when
+        # replicas are added (composing regroups the chunk's sums).
+        max_chunk = run.steps
     for first, end in trajectory.remaining_chunks(epoch, max_chunk):
         if epoch is not None and first % epoch == 0:
             source.start_epoch()
