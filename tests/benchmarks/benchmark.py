@@ -185,9 +185,12 @@ def rate(value: float) -> str:
 
 
 def table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+    """A Markdown table; a ``|`` inside a cell (as in |B|) is escaped."""
+
+    def line(cells: list) -> str:
+        return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"
+
+    return "\n".join([line(header), "|" + "---|" * len(header), *(line(row) for row in rows)])
 
 
 def cpu_model() -> str:
@@ -234,7 +237,7 @@ def machine_section(numpy_info: dict) -> str:
         "Every measurement runs in its own subprocess with single-threaded BLAS "
         "(the settings above), as the workflow runs its simulations: one job per core."
     )
-    return f"## Machine\n\n{table(['', ''], rows)}\n\n{note}"
+    return f"## Machine\n\n{table(['', 'value'], rows)}\n\n{note}"
 
 
 def comparison_section(results: list[dict]) -> str:
@@ -255,7 +258,7 @@ def comparison_section(results: list[dict]) -> str:
                 rate(floor_rate),
                 f"{ours_rate / loop_rate:.0f}×",
                 f"{ours['seconds'] / floor['seconds']:.1f}",
-                f"{floor['numbers'] / floor['replica_steps']:.0f}",
+                f"{floor['numbers'] / floor['replica_steps']:.3g}",
                 f"{ours['peak_rss_mb']:.0f} ({ours['rss_before_mb']:.0f})",
             ]
         )
@@ -264,7 +267,8 @@ def comparison_section(results: list[dict]) -> str:
             f"- {case.title}: the loop ran {loop['replicas']} of {ours['replicas']} replicas "
             f"({loop['seconds']:.1f} s), scaled linearly (each replica is trained on its own): "
             f"about {full_loop:.0f} s for all of them; our simulate ran all "
-            f"({ours['diverged_replicas']} diverged)."
+            f"({ours['diverged_replicas']} diverged). Fastest of {ours['calls']} (ours), "
+            f"{loop['calls']} (loop), {floor['calls']} (floor) calls."
         )
     header = [
         "case",
@@ -283,13 +287,15 @@ def comparison_section(results: list[dict]) -> str:
         "## Our simulate, a per-replica loop and the random-number floor\n\n"
         "- **ours**: `sgd_dyson.models.simulate(model, settings)` with the settings the "
         "workflow builds for the point (`validate_config`, `sweep_table`, "
-        "`simulation_settings`), no checkpoint, timed once in a fresh process;\n"
+        "`simulation_settings`), no checkpoint, in a fresh process;\n"
         "- **loop**: `reference_loops.py`, one replica and one step at a time, drawing the "
         "mini-batch samples and taking the per-sample gradient;\n"
         "- **floor**: `rng_floor.py`, only the random numbers our simulate draws (same PCG64 "
         "streams, counts, distributions and chunks);\n"
         "- peak RSS: `ru_maxrss` of the process that ran our simulate; in brackets, before it "
-        "started (Python, NumPy, pandas, Snakemake's validator).\n\n"
+        "started (Python, NumPy, pandas, Snakemake's validator);\n"
+        "- times: the fastest of repeated calls while they add up to under 2 s (at most 5), "
+        "so a long call runs once.\n\n"
         + table(header, rows)
         + "\n\n"
         + "\n".join(notes)
@@ -300,6 +306,9 @@ def comparison_section(results: list[dict]) -> str:
 
 def check_section(result: dict) -> str:
     check, case = result["check"], CASES[result["case"]]
+    groups = check["groups"]
+    if groups == "dataset draws":  # replicas of a draw share their data: not independent
+        groups = f"the means of the {check['dataset_draws']} dataset draws"
     verdict = "agree" if check["loop_agrees"] else "**DISAGREE**"
     floor = check["floor"]
     floor_verdict = "the same" if floor["matches"] else "**NOT the same**"
@@ -325,7 +334,7 @@ def check_section(result: dict) -> str:
     return (
         f"**{case.title}**, after {check['steps']} steps: {check['ours_replicas']} replicas of "
         f"ours, {check['loop_replicas']} of the loop; errors from the scatter of "
-        f"{check['groups']} ({check['dataset_draws']} dataset draws); diverged: "
+        f"{groups}; diverged: "
         f"{check['ours_diverged']} (ours), {check['loop_diverged']} (loop). Levels: "
         f"{check['observable']}, ascending; RMS deviation from the target level. "
         f"The loop and ours {verdict}: worst |z| = {check['worst_z']:.2f}, limit "
@@ -343,7 +352,8 @@ def scaling_section(results: list[dict]) -> str:
     parts = [
         "## Scaling of our simulate\n\n"
         "Online teacher–student (injected noise ε = 0.1, α = 0.1, W* = 2·I), final snapshot "
-        "only, one process for each axis after a warm-up run; one setting varied at a time. "
+        "only, one process for each axis after a warm-up run; one setting varied at a time; "
+        "the fastest of repeated calls while they add up to under 2 s (at most 5). "
         "|B| < N takes the per-sample path of `batch_second_moments`, |B| ≥ N the Bartlett one."
     ]
     for result in results:
@@ -396,7 +406,13 @@ def dag_section(results: list[dict]) -> str:
 
 
 def profile_section(results: list[dict]) -> str:
-    parts = ["## Where our simulate's time goes (cProfile, by own time)"]
+    parts = [
+        "## Where our simulate's time goes (cProfile, by own time)\n\n"
+        "NumPy's random methods are Cython functions, which cProfile does not list: their "
+        "time is the own time of their caller (e.g. `_gibbs_normals` is the drawing of "
+        "normals, `goe_matrices` and `batch_second_moments` include theirs). Matrix "
+        "products written with `@` are likewise counted in the function that writes them."
+    ]
     for result in results:
         parts.append(f"**{CASES[result['case']].title}**\n\n```\n{result['text'].strip()}\n```")
     return "\n\n".join(parts)

@@ -40,9 +40,10 @@ TS_PAPER = Case(
         "sweep": [{"learning_rate": [0.1], "batch_size": [16], "noise": [0.1]}],
     },
     loop_replicas=100,
-    # Ten epochs of a 50-batch dataset; 100 draws, so that draw-level means,
+    # Ten epochs of a 50-batch dataset; 400 draws, so that draw-level means,
     # which are independent, give the standard errors.
-    check_changes={"batches_per_epoch": 50, "steps": 500, "dataset_draws": 100, "replicas": 1000},
+    check_changes={"batches_per_epoch": 50, "steps": 500, "dataset_draws": 400, "replicas": 4000},
+    check_loop_replicas=800,
 )
 
 TS_HIDDEN = Case(
