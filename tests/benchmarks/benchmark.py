@@ -37,7 +37,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cases import CASES, DAG_GRIDS, SCALING_AXES, dag_config
+from cases import CASES, DAG_GRIDS, MAXIMUM_PEAK_MB, SCALING_AXES, dag_config
 
 HERE = Path(__file__).resolve().parent
 REPOSITORY = HERE.parents[1]
@@ -283,6 +283,7 @@ def comparison_section(results: list[dict]) -> str:
         "peak RSS of ours, MB (before simulate)",
     ]
     checks = "\n\n".join(check_section(result) for result in results)
+    targets = targets_section(results)
     return (
         "## Our simulate, a per-replica loop and the random-number floor\n\n"
         "- **ours**: `sgd_dyson.models.simulate(model, settings)` with the settings the "
@@ -299,9 +300,53 @@ def comparison_section(results: list[dict]) -> str:
         + table(header, rows)
         + "\n\n"
         + "\n".join(notes)
+        + "\n\n"
+        + targets
         + "\n\n### Consistency checks (small versions of the cases)\n\n"
         + checks
     )
+
+
+def targets_section(results: list[dict]) -> str:
+    """The performance targets of each case, measured, and whether they are met."""
+    rows = []
+    for result in results:
+        case = CASES[result["case"]]
+        ours, loop, floor = result["ours"], result["loop"], result["floor"]
+        speed_up = (loop["seconds"] / loop["replica_steps"]) / (
+            ours["seconds"] / ours["replica_steps"]
+        )
+        floor_ratio = ours["seconds"] / floor["seconds"]
+        if case.minimum_speed_up is not None:
+            met = speed_up >= case.minimum_speed_up
+            rows.append(
+                [
+                    case.title,
+                    f"speed-up over the loop ≥ {case.minimum_speed_up}×",
+                    f"{speed_up:.0f}×",
+                    "met" if met else "**not met**",
+                ]
+            )
+        if case.maximum_floor_ratio is not None:
+            met = floor_ratio <= case.maximum_floor_ratio
+            rows.append(
+                [
+                    case.title,
+                    f"time ≤ {case.maximum_floor_ratio}× the floor's",
+                    f"{floor_ratio:.2f}×",
+                    "met" if met else "**not met**",
+                ]
+            )
+        met = ours["peak_rss_mb"] < MAXIMUM_PEAK_MB
+        rows.append(
+            [
+                case.title,
+                f"peak memory < {MAXIMUM_PEAK_MB} MB",
+                f"{ours['peak_rss_mb']:.0f} MB",
+                "met" if met else "**not met**",
+            ]
+        )
+    return "### Targets\n\n" + table(["case", "target", "measured", ""], rows)
 
 
 def check_section(result: dict) -> str:

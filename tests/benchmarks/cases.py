@@ -22,6 +22,9 @@ class Case:
     loop_replicas: int  # the reference loop is timed on this many replicas, then scaled
     check_changes: dict = field(default_factory=dict)  # the consistency check's smaller run
     check_loop_replicas: int = 200
+    # Targets: speed-up over the loop at least, our time over the floor's at most.
+    minimum_speed_up: float | None = None
+    maximum_floor_ratio: float | None = None
 
 
 TS_PAPER = Case(
@@ -44,6 +47,7 @@ TS_PAPER = Case(
     # which are independent, give the standard errors.
     check_changes={"batches_per_epoch": 50, "steps": 500, "dataset_draws": 400, "replicas": 4000},
     check_loop_replicas=800,
+    minimum_speed_up=300,
 )
 
 TS_HIDDEN = Case(
@@ -65,6 +69,7 @@ TS_HIDDEN = Case(
     loop_replicas=25,
     # 300 steps are about ten relaxation times of the slowest mode (α z_min² = 0.036).
     check_changes={"steps": 300, "replicas": 1000, "snapshot_every": 300, "burn_in": 300},
+    maximum_floor_ratio=2,
 )
 
 RBM = Case(
@@ -81,9 +86,12 @@ RBM = Case(
     loop_replicas=12,
     # Both start from the same law, so the laws at any fixed step must agree.
     check_changes={"steps": 500, "replicas": 800, "snapshot_every": 500, "burn_in": 500},
+    maximum_floor_ratio=2,
 )
 
 CASES = {case.name: case for case in (TS_PAPER, TS_HIDDEN, RBM)}
+MAXIMUM_PEAK_MB = 2000
+"""Peak memory allowed to our simulate of any case (the paper settings)."""
 
 
 # --- Scaling of our simulate ------------------------------------------------------------
