@@ -32,8 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from .tables import TableError, weight_matrices
 
 REQUIRED = ("replica", "step", "rows", "cols", "weights", "learning_rate", "batch_size", "noise")
 OPTIONAL = ("draw", "layer")
@@ -233,35 +234,11 @@ def _point_rows(table: pa.Table, point: dict) -> pa.Table:
 
 
 def _weights(table: pa.Table, path: Path) -> np.ndarray:
-    """The point's matrices ``(snapshots, rows, cols)`` as float64, checked."""
-    rows = table.column("rows").to_numpy(zero_copy_only=False)
-    cols = table.column("cols").to_numpy(zero_copy_only=False)
-    if np.any(rows < 1) or np.any(cols < 1):
-        raise ExternalDataError(f"{path}: columns 'rows'/'cols' must be positive")
-    if np.any(rows != rows[0]) or np.any(cols != cols[0]):
-        raise ExternalDataError(
-            f"{path}: columns 'rows'/'cols' differ between snapshots of one point "
-            f"({rows[0]}×{cols[0]} and others): select one matrix per point with 'layer'"
-        )
-    weights = table.column("weights").combine_chunks()
-    if weights.null_count:
-        raise ExternalDataError(f"{path}: column 'weights' holds nulls")
-    lengths = pc.list_value_length(weights).to_numpy(zero_copy_only=False)
-    expected = rows[0] * cols[0]
-    if np.any(lengths != expected):
-        bad = int(np.flatnonzero(lengths != expected)[0])
-        raise ExternalDataError(
-            f"{path}: column 'weights' row {bad} has {lengths[bad]} values but "
-            f"rows × cols = {rows[0]} × {cols[0]} = {expected} (ragged or mismatched weights)"
-        )
-    values = pc.list_flatten(weights).to_numpy(zero_copy_only=False).astype(float)
-    if not np.all(np.isfinite(values)):
-        bad = int(np.flatnonzero(~np.isfinite(values))[0] // expected)
-        raise ExternalDataError(
-            f"{path}: column 'weights' holds non-finite values (first in row {bad}): "
-            "a diverged run cannot be analysed; leave its snapshots out"
-        )
-    return values.reshape(len(rows), rows[0], cols[0])
+    """The point's matrices ``(snapshots, rows, cols)`` as float64 (`tables.weight_matrices`)."""
+    try:
+        return weight_matrices(table, path)
+    except TableError as error:
+        raise ExternalDataError(str(error)) from None
 
 
 def point_snapshots(

@@ -298,26 +298,38 @@ def table_metadata(path: str | Path) -> dict:
 
 
 def weight_matrices(table: pa.Table, path: str | Path) -> np.ndarray:
-    """The ``weights`` column of a simulate table as ``(rows, n, m)`` matrices.
+    """The ``weights`` column of a simulate table as float64 ``(rows, n, m)`` matrices.
 
-    Raises `TableError` naming the file when lengths disagree with
-    ``rows × cols``, the shapes differ between rows, or values are not finite.
+    The values may be of any numeric type. Raises `TableError` naming the file,
+    the column and the first offending row when ``rows``/``cols`` are not
+    positive or differ between rows, a ``weights`` entry is null or its length
+    is not ``rows × cols``, or a value is not finite.
     """
     rows = table.column("rows").to_numpy()
     cols = table.column("cols").to_numpy()
     if table.num_rows == 0:
         return np.empty((0, 0, 0))
+    if np.any(rows < 1) or np.any(cols < 1):
+        raise TableError(f"{path}: columns 'rows'/'cols' must be positive")
     if np.any(rows != rows[0]) or np.any(cols != cols[0]):
-        raise TableError(f"{path}: column 'rows'/'cols' differ between snapshots")
-    weights = table.column("weights").combine_chunks()
-    lengths = weights.value_lengths().to_numpy(zero_copy_only=False)
-    if np.any(lengths != rows[0] * cols[0]):
-        bad = int(np.flatnonzero(lengths != rows[0] * cols[0])[0])
+        bad = int(np.flatnonzero((rows != rows[0]) | (cols != cols[0]))[0])
         raise TableError(
-            f"{path}: column 'weights' row {bad} has {lengths[bad]} values, "
-            f"rows × cols = {rows[0] * cols[0]}"
+            f"{path}: columns 'rows'/'cols' differ between snapshots "
+            f"({rows[0]}×{cols[0]} in row 0, {rows[bad]}×{cols[bad]} in row {bad})"
         )
-    values = weights.flatten().to_numpy(zero_copy_only=False)
+    weights = table.column("weights").combine_chunks()
+    if weights.null_count:
+        raise TableError(f"{path}: column 'weights' holds nulls")
+    lengths = weights.value_lengths().to_numpy(zero_copy_only=False)
+    expected = rows[0] * cols[0]
+    if np.any(lengths != expected):
+        bad = int(np.flatnonzero(lengths != expected)[0])
+        raise TableError(
+            f"{path}: column 'weights' row {bad} has {lengths[bad]} values but "
+            f"rows × cols = {rows[0]} × {cols[0]} = {expected}"
+        )
+    values = weights.flatten().to_numpy(zero_copy_only=False).astype(float, copy=False)
     if not np.all(np.isfinite(values)):
-        raise TableError(f"{path}: column 'weights' holds non-finite values")
+        bad = int(np.flatnonzero(~np.isfinite(values))[0] // expected)
+        raise TableError(f"{path}: column 'weights' holds non-finite values (first in row {bad})")
     return values.reshape(table.num_rows, rows[0], cols[0])
