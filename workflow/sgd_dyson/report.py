@@ -24,14 +24,17 @@ MODEL_NAMES = {
     "external": "external weights",
 }
 
-STYLE = """<style>
+TABLE_STYLE = """<style>
+table.numbers { border-collapse: collapse; font-size: 0.85rem; }
+table.numbers th, table.numbers td {
+  border-bottom: 1px solid #ddd; padding: 0.15rem 0.6rem; text-align: right; }
+</style>"""
+
+LANDING_STYLE = """<style>
 /* The report centres its landing page vertically, cutting the top of a long page. */
 div.items-center.justify-center.h-screen.overflow-auto { align-items: flex-start; }
 div.prose.max-w-lg { max-width: 72rem; }
 #front-page img { max-width: 48%; display: inline-block; vertical-align: top; }
-#front-page table, table.numbers { border-collapse: collapse; font-size: 0.85rem; }
-#front-page th, #front-page td, table.numbers th, table.numbers td {
-  border-bottom: 1px solid #ddd; padding: 0.15rem 0.6rem; text-align: right; }
 </style>"""
 
 
@@ -119,7 +122,8 @@ def front_page(experiments: list[dict]) -> str:
     """
     rows = [summary_row(e["name"], e["model"], e["scaling"], e["scaling_fit"]) for e in experiments]
     parts = [
-        STYLE,
+        LANDING_STYLE,
+        TABLE_STYLE,
         '<div id="front-page">',
         "<h2>The answer at a glance</h2>",
         "<p>The mean level spacing ⟨S⟩ of the degenerate clusters grows linearly with the "
@@ -208,7 +212,7 @@ def table_page(title: str, tables: dict[str, pd.DataFrame], note: str = "") -> s
         "<!DOCTYPE html>",
         '<html><head><meta charset="utf-8">',
         f"<title>{html.escape(title)}</title>",
-        STYLE.replace("#front-page table, ", "").replace("#front-page th, #front-page td, ", ""),
+        TABLE_STYLE,
         "<style>body { font-family: sans-serif; margin: 1rem; }</style>",
         "</head><body>",
         f"<h2>{html.escape(title)}</h2>",
