@@ -31,6 +31,12 @@ EXPERIMENTS = config["experiments"]
 for name, experiment in EXPERIMENTS.items():
     if experiment["model"] == "external":
         experiment["points"] = external_points(f"experiments.{name}", experiment)
+EXTERNAL_FILES = {
+    (name, point_id(point)): point["files"]
+    for name, experiment in EXPERIMENTS.items()
+    if experiment["model"] == "external"
+    for point in experiment["points"]
+}
 SWEEPS = {
     name: sweep_table(name, experiment, config["seed"]).set_index("point", drop=False)
     for name, experiment in EXPERIMENTS.items()
@@ -170,10 +176,7 @@ def flow_input(wildcards):
 
 def external_files(wildcards):
     """The source files holding an external point."""
-    point = point_of(wildcards)
-    for found in EXPERIMENTS[wildcards.experiment]["points"]:
-        if point_id(found) == point["point"]:
-            return found["files"]
+    return EXTERNAL_FILES[wildcards.experiment, wildcards.point]
 
 
 def theory_inputs(wildcards):
