@@ -186,19 +186,22 @@ def test_composed_chunks_of_a_shared_dataset_are_the_steps_up_to_rounding(hidden
     assert_same_up_to_rounding(composed, simulate(run))
 
 
+EXPANDING_DRAWS = settings(
+    dataset="paper",
+    dataset_draws=8,
+    replicas=32,
+    batches_per_epoch=4,
+    batch_size=1,
+    learning_rate=1.0,
+    steps=400,
+    snapshot_every=100,
+    divergence_threshold=1e3,
+)
+"""Some of its draws' epoch maps expand, so their replicas diverge (the seed gives both kinds)."""
+
+
 def test_composed_chunks_find_the_same_diverged_replicas(monkeypatch):
-    # Draws whose epoch map expands diverge (see the test of that below).
-    run = settings(
-        dataset="paper",
-        dataset_draws=8,
-        replicas=32,
-        batches_per_epoch=4,
-        batch_size=1,
-        learning_rate=1.0,
-        steps=400,
-        snapshot_every=100,
-        divergence_threshold=1e3,
-    )
+    run = EXPANDING_DRAWS
     composed = simulate(run)
     assert 0 < composed.diverged_replicas < run.replicas
     monkeypatch.setattr(teacher_student, "COMPOSED_MAX_SIZE", 0)
@@ -391,18 +394,7 @@ def test_diverging_run_reports_every_replica_and_returns_no_weights():
 def test_replicas_diverge_exactly_in_the_dataset_draws_whose_epoch_map_expands():
     # Noise-free SGD on a shared 4-batch dataset: after k epochs D = D_0 M^k, so a draw's
     # replicas diverge if and only if the spectral radius of its epoch map M exceeds 1.
-    run = settings(
-        dataset="paper",
-        dataset_draws=8,
-        replicas=32,
-        batches_per_epoch=4,
-        batch_size=1,
-        learning_rate=1.0,
-        noise=0.0,
-        steps=400,
-        snapshot_every=100,
-        divergence_threshold=1e3,
-    )
+    run = replace(EXPANDING_DRAWS, noise=0.0)
     source = _BatchSource(run)
     moments, _ = source.chunk(0, run.batches_per_epoch)
     epoch = np.eye(N)
