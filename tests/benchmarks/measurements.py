@@ -290,7 +290,7 @@ def compare_floor(model: str, settings: dict) -> dict:
     with counted_draws() as floor_counts:
         drawn = FLOORS[model](settings)
     ours_states = {kinds: stream.get_state() for kinds, stream in recorded}
-    floor_states = {kinds: group.states() for kinds, group in drawn.streams.items()}
+    floor_states = {kinds: group.get_state() for kinds, group in drawn.streams.items()}
     return {
         "ours_counts": dict(ours_counts),
         "floor_counts": dict(floor_counts),

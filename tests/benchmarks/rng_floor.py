@@ -25,41 +25,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from sgd_dyson import gaussian_rbm, teacher_student
-from sgd_dyson.seeding import Stream, block_sizes, draw_sizes, seed_sequence
+from sgd_dyson.seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
 from sgd_dyson.simulation import chunk_boundaries, snapshot_steps
 
 
-class BlockGenerators:
-    """One PCG64 generator per (draw, replica block) and stream, as `seeding.ReplicaStream`.
+def block_generators(
+    settings: dict, replicas_per_draw: list[int], streams: tuple[Stream, ...]
+) -> ReplicaStream:
+    """The simulation's own per-(draw, replica block) generators of ``streams``.
 
-    Only the generators: drawing from them is left to the caller, with no
-    concatenation of the blocks' arrays (which is work, not drawing).
+    The floor draws from their `ReplicaStream.blocks` itself, without joining
+    the blocks' arrays (which is work, not drawing).
     """
-
-    def __init__(self, settings: dict, replicas_per_draw: list[int], streams: tuple[Stream, ...]):
-        self.streams = streams
-        self._seeds = [
-            (
-                [
-                    seed_sequence(settings["root_seed"], settings["point_seed"], draw, block, s)
-                    for s in streams
-                ],
-                size,
-            )
-            for draw, replicas in enumerate(replicas_per_draw)
-            for block, size in enumerate(block_sizes(replicas))
-        ]
-        self.restart()
-
-    def restart(self) -> None:
-        """New generators at the start of every stream (the package replays epochs this way)."""
-        self.blocks = [
-            ([np.random.default_rng(seed) for seed in seeds], size) for seeds, size in self._seeds
-        ]
-
-    def states(self) -> list[list[dict]]:
-        """Bit-generator states, laid out as `seeding.ReplicaStream.get_state` lays them out."""
-        return [[g.bit_generator.state for g in generators] for generators, _ in self.blocks]
+    return ReplicaStream(settings["root_seed"], settings["point_seed"], replicas_per_draw, streams)
 
 
 @dataclass
@@ -67,7 +45,7 @@ class FloorRun:
     """What a floor drew: the count of numbers, and its per-replica generators by stream."""
 
     numbers: int
-    streams: dict[tuple[Stream, ...], BlockGenerators]
+    streams: dict[tuple[Stream, ...], ReplicaStream]
 
 
 def chunks(settings: dict, epoch: int | None, max_chunk: int) -> list[tuple[int, int]]:
@@ -77,7 +55,7 @@ def chunks(settings: dict, epoch: int | None, max_chunk: int) -> list[tuple[int,
     return list(zip([0, *ends[:-1]], ends, strict=True))
 
 
-def initial_weight_draws(group: BlockGenerators, n: int) -> int:
+def initial_weight_draws(group: ReplicaStream, n: int) -> int:
     """The initial weights' normals, ``(1, block, n, n)`` per block; returns their count."""
     return sum(
         generator.standard_normal((1, size, n, n)).size for (generator,), size in group.blocks
@@ -129,11 +107,11 @@ def teacher_student_floor(settings: dict) -> FloorRun:
         epoch = settings["batches_per_epoch"]
     else:  # online: every replica draws its own batch moments
         data_streams = (Stream.DATASET_NORMAL, Stream.DATASET_CHISQUARE)
-        data = streams[data_streams] = BlockGenerators(settings, replicas_per_draw, data_streams)
+        data = streams[data_streams] = block_generators(settings, replicas_per_draw, data_streams)
         epoch = None
     injected, initial = (Stream.NOISE,), (Stream.INITIAL_WEIGHTS,)
-    noise = streams[injected] = BlockGenerators(settings, replicas_per_draw, injected)
-    streams[initial] = BlockGenerators(settings, replicas_per_draw, initial)
+    noise = streams[injected] = block_generators(settings, replicas_per_draw, injected)
+    streams[initial] = block_generators(settings, replicas_per_draw, initial)
     numbers += initial_weight_draws(streams[initial], n)
     kept = epoch is not None and keeps_epoch_noise(settings)
     if kept:  # one epoch of noise, drawn once from the rewound streams
@@ -158,7 +136,7 @@ def keeps_epoch_noise(settings: dict) -> bool:
     return epoch_bytes <= teacher_student.EPOCH_NOISE_BYTES
 
 
-def goe_draws(noise: BlockGenerators, steps: int, n: int) -> int:
+def goe_draws(noise: ReplicaStream, steps: int, n: int) -> int:
     """The normals of ``steps`` GOE matrices per replica (`sampling.goe_matrices`)."""
     return sum(
         normal.standard_normal((steps, size, n * (n + 1) // 2)).size
@@ -210,8 +188,8 @@ def gaussian_rbm_floor(settings: dict) -> FloorRun:
     per_update = (settings["gibbs_steps"], 2, settings["batch_size"], n)
     initial, gibbs = (Stream.INITIAL_WEIGHTS,), (Stream.GIBBS,)
     streams = {
-        initial: BlockGenerators(settings, [replicas], initial),
-        gibbs: BlockGenerators(settings, [replicas], gibbs),
+        initial: block_generators(settings, [replicas], initial),
+        gibbs: block_generators(settings, [replicas], gibbs),
     }
     numbers = initial_weight_draws(streams[initial], n)
     max_chunk = max(1, gaussian_rbm.CHUNK_ELEMENTS // (replicas * int(np.prod(per_update))))

@@ -95,6 +95,11 @@ class ReplicaStream:
             ([np.random.default_rng(seed) for seed in seeds], size) for seeds, size in self._seeds
         ]
 
+    @property
+    def blocks(self) -> list[tuple[list[np.random.Generator], int]]:
+        """``(generators, block size)`` of every (draw, replica block), in replica order."""
+        return self._generators
+
     def get_state(self) -> list[list[dict]]:
         """The bit-generator state of every generator (JSON-serialisable, for checkpoints)."""
         return [[g.bit_generator.state for g in generators] for generators, _ in self._generators]
@@ -107,5 +112,5 @@ class ReplicaStream:
 
     def sample(self, function, steps: int) -> np.ndarray:
         """Concatenate ``function(*generators, (steps, block_size))`` over blocks along axis 1."""
-        blocks = [function(*generators, (steps, size)) for generators, size in self._generators]
+        blocks = [function(*generators, (steps, size)) for generators, size in self.blocks]
         return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
