@@ -30,9 +30,10 @@ for row in scaling[scaling["status"] != "ok"].drop_duplicates("point").itertuple
         row.status,
     )
 write_table(scaling, snakemake.output.scaling, "scaling", provenance(params.settings))
+residuals = residual_table(scaling)
 # A plain table for the report; the numbers live in scaling.parquet.
 with atomic_path(snakemake.output.residuals) as temporary:
-    residual_table(scaling).to_csv(temporary, index=False, float_format="%.6g")
+    residuals.to_csv(temporary, index=False, float_format="%.6g")
 write_table(
     density_fits_table(sweep, densities),
     snakemake.output.density_fits,
@@ -53,11 +54,7 @@ pages = {
     ),
     "residuals_table": table_page(
         f"{experiment}: residuals against the theory",
-        {
-            "⟨S⟩ against the exact and the continuum theory": numbers_display(
-                residual_table(scaling)
-            )
-        },
+        {"⟨S⟩ against the exact and the continuum theory": numbers_display(residuals)},
         note="" if scaling["mean_spacing_theory"].notna().any() else "This model has no theory.",
     ),
 }
