@@ -4,19 +4,19 @@ from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
-from test_dyson import BASE as DYSON_BASE
-from test_gaussian_rbm import BASE as RBM_BASE
-from test_simulation import BASE as TS_BASE
+from model_runs import DYSON as DYSON_BASE
+from model_runs import GAUSSIAN_RBM as RBM_BASE
+from model_runs import TEACHER_STUDENT as TS_BASE
+from model_runs import model_of_run
 
-from sgd_dyson.models import RUN_SETTINGS, simulate
+from sgd_dyson.models import Model
 from sgd_dyson.seeding import ReplicaStream, Stream
 from sgd_dyson.simulation import Checkpoint
 
 
-def run_of(base, **changes) -> tuple[str, dict]:
-    """``(model, settings)`` of a test module's ``BASE`` run with ``changes``."""
-    model = {run_class: name for name, run_class in RUN_SETTINGS.items()}[type(base)]
-    return model, asdict(replace(base, **changes))
+def run_of(base, **changes) -> tuple[Model, dict]:
+    """``(model, settings)`` of a base run (`model_runs`) with ``changes``."""
+    return model_of_run(base), asdict(replace(base, **changes))
 
 
 TS_LONG = replace(TS_BASE, steps=300)  # long enough for three saves before the last chunk
@@ -74,20 +74,20 @@ def test_a_killed_run_resumes_to_identical_snapshots(case, saves, tmp_path):
     model, settings = RUNS[case]
     path = tmp_path / "point.npz"
     with pytest.raises(JobKilledError):
-        simulate(model, settings, KilledAfterSaves(path, saves))
+        model.simulate(settings, KilledAfterSaves(path, saves))
     assert path.exists()
-    resumed = simulate(model, settings, Checkpoint(path, fingerprint="run", interval=1e9))
-    assert_same_snapshots(resumed, simulate(model, settings))
+    resumed = model.simulate(settings, Checkpoint(path, fingerprint="run", interval=1e9))
+    assert_same_snapshots(resumed, model.simulate(settings))
 
 
 def test_the_cases_exercise_divergence_before_and_after_the_kill():
     """Divergence state must survive a checkpoint: the diverging cases diverge at several steps."""
     model, settings = RUNS["diverging replicas"]
-    early = simulate(model, settings | dict(steps=50))
-    late = simulate(model, settings)
+    early = model.simulate(settings | dict(steps=50))
+    late = model.simulate(settings)
     assert 0 < early.diverged_replicas < late.diverged_replicas < settings["replicas"]
     model, settings = RUNS["gaussian_rbm, some diverge"]
-    assert 0 < simulate(model, settings).diverged_replicas < settings["replicas"]
+    assert 0 < model.simulate(settings).diverged_replicas < settings["replicas"]
 
 
 def test_a_checkpoint_of_other_settings_is_ignored(tmp_path, caplog):
@@ -95,9 +95,9 @@ def test_a_checkpoint_of_other_settings_is_ignored(tmp_path, caplog):
     path = tmp_path / "point.npz"
     other = settings | dict(temperature=0.09)
     with pytest.raises(JobKilledError):
-        simulate(model, other, KilledAfterSaves(path, 2))
-    fresh = simulate(model, settings, Checkpoint(path, fingerprint="other run", interval=1e9))
-    assert_same_snapshots(fresh, simulate(model, settings))
+        model.simulate(other, KilledAfterSaves(path, 2))
+    fresh = model.simulate(settings, Checkpoint(path, fingerprint="other run", interval=1e9))
+    assert_same_snapshots(fresh, model.simulate(settings))
     assert "written for other settings" in caplog.text
 
 

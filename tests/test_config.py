@@ -1,21 +1,18 @@
 """Configuration: schema and cross-key validation, the sweep's points, per-stage settings."""
 
 import copy
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 import yaml
 
-from sgd_dyson.config import (
-    SIMULATION_KEYS,
-    ConfigError,
-    fit_settings,
-    point_id,
-    simulation_settings,
-    sweep_table,
-    validate_config,
-)
-from sgd_dyson.teacher_student import TeacherStudentRun
+from sgd_dyson.config import ConfigError, point_id, validate_config
+from sgd_dyson.models import model_of
+from sgd_dyson.models.teacher_student import TeacherStudentRun
+from sgd_dyson.stages import fit as fit_stage
+from sgd_dyson.stages import simulate as simulate_stage
+from sgd_dyson.stages.sweep import experiment_table
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPOSITORY / "tests" / "configs" / "tiny.yaml"
@@ -44,8 +41,10 @@ def test_schema_defaults_and_derived_defaults_are_filled_in():
     experiment = validate_config(tiny())["experiments"]["paper"]
     assert experiment["noise_kind"] == "injected"
     assert experiment["fit"] == {"error_groups": 50, "surmise_bins": 20, "reference_samples": 20000}
-    assert experiment["snapshot_every"] == experiment["steps"]
-    assert experiment["burn_in"] == experiment["steps"]
+    assert experiment["snapshot_every"] == experiment["burn_in"] == "final"
+    model = model_of(experiment)
+    assert model.snapshot_every(experiment) == experiment["steps"]
+    assert model.burn_in(experiment) == experiment["steps"]
 
 
 def with_dataset_size(experiment: dict, size: int, **changes) -> None:
@@ -117,7 +116,7 @@ def test_dyson_targets_must_stay_far_above_the_thermal_width():
 
 def test_overlapping_grids_give_each_point_once_with_all_its_scans():
     config = validate_config(tiny())
-    table = sweep_table("paper", config["experiments"]["paper"], config["seed"])
+    table = experiment_table("paper", config["experiments"]["paper"], config["seed"])
     assert table["point"].is_unique
     assert len(table) == 3  # {0.1, 0.2} × {16} ∪ {0.1} × {8, 16}
     shared = table.set_index("point").loc[
@@ -129,10 +128,10 @@ def test_overlapping_grids_give_each_point_once_with_all_its_scans():
 
 def test_a_point_keeps_its_seed_when_other_points_are_added():
     config = validate_config(tiny())
-    before = sweep_table("paper", config["experiments"]["paper"], config["seed"])
+    before = experiment_table("paper", config["experiments"]["paper"], config["seed"])
     grown = copy.deepcopy(config["experiments"]["paper"])
     grown["sweep"].append({"learning_rate": [0.05], "batch_size": [4], "noise": [0.2]})
-    after = sweep_table("paper", grown, config["seed"]).set_index("point")
+    after = experiment_table("paper", grown, config["seed"]).set_index("point")
     for point, seed in zip(before["point"], before["point_seed"], strict=True):
         assert after.loc[point, "point_seed"] == seed
 
@@ -140,12 +139,13 @@ def test_a_point_keeps_its_seed_when_other_points_are_added():
 def test_stage_settings_hold_only_what_the_stage_reads():
     config = validate_config(tiny())
     experiment = config["experiments"]["online"]
-    point = sweep_table("online", experiment, config["seed"]).iloc[0].to_dict()
-    settings = simulation_settings(experiment, point)
+    point = experiment_table("online", experiment, config["seed"]).iloc[0].to_dict()
+    settings = simulate_stage.settings(experiment, point)
     TeacherStudentRun(**settings)  # exactly the simulation's arguments
-    assert set(settings) >= set(SIMULATION_KEYS["teacher_student"])
+    assert set(settings) >= {field.name for field in fields(TeacherStudentRun)}
     assert "fit" not in settings and "observable" not in settings
-    assert "steps" not in fit_settings(experiment) and "replicas" not in fit_settings(experiment)
+    fit = fit_stage.settings(experiment)
+    assert "steps" not in fit and "replicas" not in fit
 
 
 def test_a_dataset_size_gives_each_batch_size_its_number_of_batches():
@@ -153,9 +153,9 @@ def test_a_dataset_size_gives_each_batch_size_its_number_of_batches():
     del config["experiments"]["paper"]["batches_per_epoch"]
     config["experiments"]["paper"]["dataset_size"] = 100
     experiment = validate_config(config)["experiments"]["paper"]
-    table = sweep_table("paper", experiment, config["seed"])
+    table = experiment_table("paper", experiment, config["seed"])
     batches = {
-        point["batch_size"]: simulation_settings(experiment, point)["batches_per_epoch"]
+        point["batch_size"]: simulate_stage.settings(experiment, point)["batches_per_epoch"]
         for point in table.to_dict("records")
     }
     assert batches == {8: 12, 16: 6}  # the incomplete last batch is dropped
@@ -185,4 +185,4 @@ def test_invalid_external_settings_are_rejected_naming_the_key(edit, message):
 def test_external_experiments_use_every_snapshot_by_default():
     experiment = validate_config({"experiments": {"mine": dict(EXTERNAL)}})["experiments"]["mine"]
     assert experiment["burn_in"] == 0 and experiment["cluster_separation"] == 3.0
-    assert fit_settings(experiment)["targets"] == "auto"
+    assert fit_stage.settings(experiment)["targets"] == "auto"

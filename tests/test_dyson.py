@@ -1,4 +1,4 @@
-"""Specifications of the Dyson null model (`sgd_dyson.dyson.simulate`).
+"""Specifications of the Dyson null model (`sgd_dyson.models.dyson.simulate`).
 
 The matrix Ornstein–Uhlenbeck process ``dH = −(H − H*) dt + sqrt(2T) dG`` has a
 Gaussian transition law: given ``H(0)``, ``H(t) − H* − e^{−t}(H(0) − H*)`` is GOE
@@ -13,40 +13,23 @@ one replica need not be).
 """
 
 from dataclasses import replace
-from functools import cache
 
 import numpy as np
 import pytest
+from model_runs import DYSON as BASE
+from model_runs import simulated
 from scipy import stats
 
-from sgd_dyson import dyson
-from sgd_dyson.dyson import DysonRun, initial_matrices, simulate
+from sgd_dyson.models import dyson
+from sgd_dyson.models.dyson import DysonRun, initial_matrices, simulate
 from sgd_dyson.seeding import REPLICA_BLOCK
 from sgd_dyson.simulation import Snapshots
 
 from tolerances import FOUR_SIGMA_TAIL, bonferroni_z, replica_mean_and_error
 
-BASE = DysonRun(
-    target=(1.0, 1.0, 3.0),
-    temperature=0.04,
-    time_step=0.5,
-    steps=20,
-    replicas=64,
-    init_scale=1.0,
-    snapshot_every=10,
-    root_seed=20240723,
-    point_seed=7654321,
-)
-
 
 def settings(**changes) -> DysonRun:
     return replace(BASE, **changes)
-
-
-@cache
-def simulated(run: DysonRun) -> Snapshots:
-    """`simulate`, cached so that tests sharing a run pay for it once."""
-    return simulate(run)
 
 
 def stationary_run(target: tuple[float, ...]) -> DysonRun:

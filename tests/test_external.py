@@ -13,7 +13,7 @@ import yaml
 from workflow_runs import REPOSITORY, snakemake
 
 from sgd_dyson.convert import main as convert_main
-from sgd_dyson.external import (
+from sgd_dyson.models.external import (
     ExternalDataError,
     discover_points,
     external_points,

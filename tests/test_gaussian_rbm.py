@@ -1,4 +1,4 @@
-"""Specifications of the Gaussian RBM simulation (`sgd_dyson.gaussian_rbm`).
+"""Specifications of the Gaussian RBM simulation (`sgd_dyson.models.gaussian_rbm`).
 
 Model (Aarts, Lucini & Park 2025): ``E = ½ μ² φᵀφ + hᵀh/(2σ_h²) − hᵀWφ``, so ``p(φ)`` is Gaussian
 with kernel ``K = μ² − σ_h² WᵀW``; persistent block-Gibbs chains estimate
@@ -15,13 +15,14 @@ independent chains.
 
 import warnings
 from dataclasses import replace
-from functools import cache
 
 import numpy as np
 import pytest
+from model_runs import GAUSSIAN_RBM as BASE
+from model_runs import simulated
 
-from sgd_dyson import gaussian_rbm
-from sgd_dyson.gaussian_rbm import (
+from sgd_dyson.models import gaussian_rbm
+from sgd_dyson.models.gaussian_rbm import (
     GaussianRBMRun,
     _ascent_step,
     _gibbs_sweeps,
@@ -37,33 +38,11 @@ from sgd_dyson.spectra import degenerate_clusters, gram_eigenvalues
 
 from tolerances import bonferroni_z
 
-SIZE = 10
-
-BASE = GaussianRBMRun(
-    size=SIZE,
-    mass=3.0,
-    field_mass=2.0,
-    hidden_std=1.0,
-    gibbs_steps=3,
-    steps=60,
-    replicas=16,
-    init_scale=0.1,
-    snapshot_every=20,
-    learning_rate=0.1,
-    batch_size=4,
-    root_seed=20240723,
-    point_seed=7654321,
-)
+SIZE = BASE.size
 
 
 def settings(**changes) -> GaussianRBMRun:
     return replace(BASE, **changes)
-
-
-@cache
-def simulated(run: GaussianRBMRun) -> Snapshots:
-    """`simulate`, cached so that tests sharing a run pay for it once."""
-    return simulate(run)
 
 
 def random_weights(size: int, mass: float, hidden_std: float, seed: int) -> np.ndarray:

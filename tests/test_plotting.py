@@ -8,18 +8,24 @@ integers as NaN). Three synthetic experiments: a teacher–student pair
 without a continuum prediction (``many_clusters``), and a Dyson-model
 spectrum of a pair, a triplet and a single level (``dyson``). The
 teacher–student and Dyson tables carry the theory columns (`theory_columns`);
-the RBM-like one has none (NaN), as the pipeline writes it.
+the RBM-like one has none (NaN), as the pipeline writes it. Each experiment
+comes with the `Labels` its model declares (`TEACHER_STUDENT`, `RBM`,
+`DYSON`), and every figure is drawn through the registry (`draw`).
 """
+
+import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from docutils.core import publish_parts
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
 from sgd_dyson import plotting
-from sgd_dyson.config import FIGURES, point_id
+from sgd_dyson.config import point_id
 from sgd_dyson.distributions import (
     semicircle_density,
     surmise_pdf,
@@ -27,6 +33,12 @@ from sgd_dyson.distributions import (
     two_level_density,
 )
 from sgd_dyson.fits import coulomb_gas_width, neighbour_spacings, surmise_beta
+from sgd_dyson.models import MODELS
+from sgd_dyson.models.base import Labels, sgd_labels
+from sgd_dyson.plotting import FigureData, Flow, layout, selection
+from sgd_dyson.plotting.series import NO_CONTINUUM
+from sgd_dyson.stages import plots
+from sgd_dyson.stages.scaling import ALL_PAIRS
 from sgd_dyson.tables import (
     SCHEMAS,
     column_names,
@@ -76,6 +88,22 @@ UNSTABLE = (0.3, 64)
 """(α, |B|) of the teacher–student point without a theory prediction (SGD unstable there)."""
 THEORY_ERROR = 0.003
 """Relative Monte-Carlo error of the synthetic theory."""
+THEORY_COLUMNS = ["mean_spacing_theory", "mean_spacing_continuum", "residual", "residual_continuum"]
+"""Columns of the scaling table that the theory stage fills (NaN without a theory)."""
+TEACHER_STUDENT = sgd_labels(
+    ("learning_rate", "batch_size", "noise"),
+    "noise_squared",
+    theory_note="Small black crosses: the exact discrete-time stationary prediction.",
+)
+"""Labels of the teacher–student experiment: A = ε², an exact discrete-time theory."""
+RBM = sgd_labels(
+    ("learning_rate", "batch_size"), "target", no_theory_reason="the synthetic RBM has no theory"
+)
+"""Labels of the RBM-like experiment: A = x* (the scale depends on the cluster), no theory."""
+DYSON = MODELS["dyson"].labels({"replicas": 60, "steps": 40})
+"""Labels of the Dyson experiment: temperature only, an exact continuous-time theory."""
+FLOW_SETTINGS = {"replicas": 4, "snapshots": 200}
+MODEL_NAMES = ("teacher_student", "gaussian_rbm", "dyson", "external", "sgd")
 
 
 def goe_pair(rng: np.random.Generator, center: float, sigma: float, samples: int) -> np.ndarray:
@@ -227,7 +255,7 @@ def round_trip(frame: pd.DataFrame | dict, kind: str, folder) -> pd.DataFrame:
 def fit_rows(clusters: dict[int, dict], pooled: dict | None = None) -> dict:
     """A scaling-fit table: a mean-spacing and a √π σ line per cluster, optionally pooled (−1)."""
     rows = []
-    entries = {**clusters, **({plotting.POOLED_CLUSTER: pooled} if pooled else {})}
+    entries = {**clusters, **({ALL_PAIRS: pooled} if pooled else {})}
     for cluster, fit in entries.items():
         for quantity in ["mean_spacing", "sqrt_pi_sigma"]:
             rows.append(
@@ -283,6 +311,7 @@ def experiment(tmp_path) -> dict:
     fit.loc[fit["quantity"] == "sqrt_pi_sigma", ["slope", "slope_err"]] = [1.7, 0.03]
     density = density_table(densities, scaling)
     return {
+        "labels": TEACHER_STUDENT,
         "scaling": scaling,
         "scaling_fit": round_trip(fit, "scaling_fit", tmp_path),
         "density_fits": round_trip(density, "density_fits", tmp_path),
@@ -328,6 +357,7 @@ def many_clusters(tmp_path) -> dict:
     pairs = {cluster: {"slope": 2.0 + 0.1 * cluster, "slope_err": 0.05} for cluster in (1, 2, 3, 4)}
     density = density_table(densities, scaling)
     return {
+        "labels": RBM,
         "scaling": scaling,
         "scaling_fit": round_trip(fit_rows(pairs, POOLED), "scaling_fit", tmp_path),
         "density_fits": round_trip(density, "density_fits", tmp_path),
@@ -380,6 +410,7 @@ def dyson(tmp_path) -> dict:
     fits[1] = {"slope": 1.47, "slope_err": 0.02, "continuum_slope": np.sqrt(np.pi)}
     density = density_table(densities, scaling)
     return {
+        "labels": DYSON,
         "scaling": scaling,
         "scaling_fit": round_trip(fit_rows(fits), "scaling_fit", tmp_path),
         "density_fits": round_trip(density, "density_fits", tmp_path),
@@ -411,6 +442,27 @@ def flow_table(
     write_table(complete(frame, "simulate"), path, "simulate")
     table = read_arrow(path, "simulate")
     return table.drop_columns(["weights"]).to_pandas(), weight_matrices(table, path)
+
+
+def draw(
+    name: str,
+    data: dict,
+    column: str = COLUMN,
+    burn_in: int | None = None,
+    flow: Flow | None = None,
+) -> Figure:
+    """The registered figure ``name`` of a synthetic experiment (``data``: labels, tables)."""
+    tables = {key: data[key] for key in ("scaling_fit", "density_fits", "spectra") if key in data}
+    return plotting.FIGURES[name].draw(
+        FigureData(
+            labels=data["labels"],
+            scaling=data["scaling"],
+            column=column,
+            burn_in=burn_in,
+            flow=flow,
+            **tables,
+        )
+    )
 
 
 def ok_points(scaling: pd.DataFrame) -> pd.DataFrame:
@@ -493,7 +545,7 @@ def histogram_area(axes) -> float:
 
 def test_point_label_names_only_the_swept_parameters():
     assert (
-        plotting.point_label(
+        layout.point_label(
             pd.Series(
                 {"learning_rate": 0.1, "batch_size": 16.0, "noise": 0.1, "temperature": np.nan}
             )
@@ -501,30 +553,29 @@ def test_point_label_names_only_the_swept_parameters():
         == "α = 0.1, |B| = 16, ε = 0.1"
     )
     rbm = {"learning_rate": 0.02, "batch_size": 4, "noise": None, "temperature": None}
-    assert plotting.point_label(rbm) == "α = 0.02, |B| = 4"
+    assert layout.point_label(rbm) == "α = 0.02, |B| = 4"
     dyson = {"learning_rate": np.nan, "batch_size": np.nan, "noise": np.nan, "temperature": 1e-4}
-    assert plotting.point_label(dyson) == "T = 0.0001"
+    assert layout.point_label(dyson) == "T = 0.0001"
 
 
-def test_model_of_reads_the_null_point_columns(experiment, many_clusters, dyson):
-    assert plotting.model_of(experiment["scaling"]) == "teacher_student"
-    assert plotting.model_of(many_clusters["scaling"]) == "gaussian_rbm"
-    assert plotting.model_of(dyson["scaling"]) == "dyson"
+def test_labels_come_back_from_the_rule_params():
+    for labels in (TEACHER_STUDENT, RBM, DYSON):
+        assert Labels.from_params(labels.as_params()) == labels
 
 
 def test_cluster_names():
-    assert plotting.cluster_name(2, 1.382) == "pair at 1.382"
-    assert plotting.cluster_name(3, 2.0) == "triplet at 2"
-    assert plotting.cluster_name(1, 3.5) == "single level at 3.5"
-    assert plotting.cluster_name(5, 1.0) == "5 levels at 1"
+    assert layout.cluster_name(2, 1.382) == "pair at 1.382"
+    assert layout.cluster_name(3, 2.0) == "triplet at 2"
+    assert layout.cluster_name(1, 3.5) == "single level at 3.5"
+    assert layout.cluster_name(5, 1.0) == "5 levels at 1"
 
 
 # --- Spectrum histograms ---------------------------------------------------------------
 
 
 def test_spectrum_histograms_show_smallest_median_largest_scale(experiment):
-    scaling, spectra = experiment["scaling"], experiment["spectra"]
-    figure = plotting.spectrum_histograms_figure(scaling, spectra, COLUMN)
+    scaling = experiment["scaling"]
+    figure = draw("spectrum_histograms", experiment)
     panels = figure.axes
     assert len(panels) == 3
     scales = np.sort(ok_points(scaling)["scale"].to_numpy())
@@ -535,7 +586,7 @@ def test_spectrum_histograms_show_smallest_median_largest_scale(experiment):
         assert histogram_area(axes) == pytest.approx(1.0)  # density=True
         density, target = axes.lines
         (row,) = (
-            row for _, row in scaling.iterrows() if plotting.point_label(row) in axes.get_title()
+            row for _, row in scaling.iterrows() if layout.point_label(row) in axes.get_title()
         )
         x = density.get_xdata()
         np.testing.assert_allclose(
@@ -572,7 +623,10 @@ def test_spectrum_histograms_plot_a_single_level_without_the_pair_density(tmp_pa
         ]
     )
     scaling = round_trip(scaling, "scaling", tmp_path)
-    figure = plotting.spectrum_histograms_figure(scaling, {point: spectrum}, COLUMN)
+    figure = draw(
+        "spectrum_histograms",
+        {"labels": TEACHER_STUDENT, "scaling": scaling, "spectra": {point: spectrum}},
+    )
     single_panel, pair_panel = figure.axes
     assert len(single_panel.lines) == 1  # the target only
     assert single_panel.lines[0].get_xdata()[0] == 1.0
@@ -582,8 +636,7 @@ def test_spectrum_histograms_plot_a_single_level_without_the_pair_density(tmp_pa
 
 
 def test_spectrum_histograms_of_many_clusters_show_every_level_per_point(many_clusters):
-    scaling, spectra = many_clusters["scaling"], many_clusters["spectra"]
-    figure = plotting.spectrum_histograms_figure(scaling, spectra, "gram_eigenvalue")
+    figure = draw("spectrum_histograms", many_clusters, "gram_eigenvalue")
     panels = figure.axes
     assert len(panels) == 3  # one per chosen point, not one per cluster
     # the RBM's α scan at |B| = 16 has three learning rates: smallest, median, largest
@@ -602,7 +655,7 @@ def test_spectrum_histograms_of_many_clusters_show_every_level_per_point(many_cl
 
 
 def test_spectrum_histograms_of_the_dyson_model_are_labelled_by_temperature(dyson):
-    figure = plotting.spectrum_histograms_figure(dyson["scaling"], dyson["spectra"], COLUMN)
+    figure = draw("spectrum_histograms", dyson)
     assert len(figure.axes) == 3
     for axes, temperature in zip(figure.axes, DYSON_TEMPERATURES, strict=True):
         assert axes.get_title().startswith(f"T = {temperature:g}")
@@ -615,8 +668,7 @@ def test_spectrum_histograms_of_the_dyson_model_are_labelled_by_temperature(dyso
 
 
 def test_spacing_distribution_pools_unfolded_spacings_per_scan(experiment):
-    scaling, spectra = experiment["scaling"], experiment["spectra"]
-    figure = plotting.spacing_distribution_figure(scaling, spectra, COLUMN)
+    figure = draw("spacing_distribution", experiment)
     scans = sorted({scan for *_, scans, _ in POINTS for scan in scans})
     assert [axes.get_title().split(" (")[0] for axes in figure.axes] == scans
     ok_in_scan = {
@@ -639,7 +691,7 @@ def test_spacing_distribution_pools_unfolded_spacings_per_scan(experiment):
 
 def test_spacing_distribution_pools_every_cluster_of_two_or_more_levels(dyson):
     # one pair (and a triplet): the per-scan layout, pooling both clusters
-    figure = plotting.spacing_distribution_figure(dyson["scaling"], dyson["spectra"], COLUMN)
+    figure = draw("spacing_distribution", dyson)
     (axes,) = figure.axes
     assert axes.get_title() == "temperature scan (3 points)"
     # a pair (one spacing) and a triplet (two) per sample, at three temperatures
@@ -649,9 +701,7 @@ def test_spacing_distribution_pools_every_cluster_of_two_or_more_levels(dyson):
 
 def test_spacing_distribution_draws_one_panel_per_pair_when_there_are_several(many_clusters):
     scaling = many_clusters["scaling"]
-    figure = plotting.spacing_distribution_figure(
-        scaling, many_clusters["spectra"], "gram_eigenvalue"
-    )
+    figure = draw("spacing_distribution", many_clusters, "gram_eigenvalue")
     pairs = ["1.382", "2.382", "3.618", "4.618"]
     assert [axes.get_title() for axes in figure.axes] == [f"pair at x* = {x}" for x in pairs]
     points = len(RBM_POINTS)  # every point, whatever its scans; the singles get no panel
@@ -672,13 +722,13 @@ def test_spacing_distribution_draws_one_panel_per_pair_when_there_are_several(ma
     widths = np.array([patch.get_width() for patch in figure.axes[0].patches])
     assert np.sum(heights * widths * centres) == pytest.approx(1.0, abs=0.05)
     # with singular values, the target is λ*
-    figure = plotting.spacing_distribution_figure(scaling, many_clusters["spectra"], COLUMN)
+    figure = draw("spacing_distribution", many_clusters)
     assert figure.axes[1].get_title() == "pair at λ* = 2.382"
 
 
 def test_unfolded_spacings_have_mean_one():
     levels = goe_pair(np.random.default_rng(1), 2.0, 0.05, 1000)
-    s = plotting.unfolded_spacings(levels)
+    s = selection.unfolded_spacings(levels)
     assert s.shape == (1000,)
     assert s.mean() == pytest.approx(1.0)
 
@@ -687,8 +737,8 @@ def test_unfolded_spacings_have_mean_one():
 
 
 def test_scaling_figure_draws_points_fit_and_continuum(experiment):
-    scaling, scaling_fit = experiment["scaling"], experiment["scaling_fit"]
-    figure = plotting.scaling_figure(scaling, scaling_fit)
+    scaling = experiment["scaling"]
+    figure = draw("scaling", experiment)
     top, bottom = figure.axes
     for axes in (top, bottom):
         assert axes.get_ylabel().strip()
@@ -716,9 +766,18 @@ def test_scaling_figure_draws_points_fit_and_continuum(experiment):
     assert EXPERIMENT in texts
 
 
+def test_scaling_axis_names_the_scale_the_labels_declare_not_the_noise_column(experiment):
+    # external weights with amplitude "target": the table has a noise column, A = x*
+    labels = sgd_labels(("learning_rate", "batch_size", "noise"), "target")
+    assert experiment["scaling"]["noise"].notna().all()
+    _, bottom = draw("scaling", {**experiment, "labels": labels}).axes
+    assert "√(α x*/|B|)" in bottom.get_xlabel()
+    assert "ε²" not in bottom.get_xlabel()
+
+
 def test_scaling_figure_without_fitted_line(experiment):
-    scaling, scaling_fit = experiment["scaling"], experiment["scaling_fit"]
-    figure = plotting.scaling_figure(scaling, scaling_fit.iloc[0:0])
+    scaling_fit = experiment["scaling_fit"]
+    figure = draw("scaling", {**experiment, "scaling_fit": scaling_fit.iloc[0:0]})
     top, _ = figure.axes
     assert "no line fitted (no usable point)" in legend_texts(top)
     assert not labelled_lines(top, "fit:")
@@ -727,8 +786,8 @@ def test_scaling_figure_without_fitted_line(experiment):
 
 
 def test_scaling_figure_of_many_pairs_draws_the_pooled_line_and_no_continuum(many_clusters):
-    scaling, scaling_fit = many_clusters["scaling"], many_clusters["scaling_fit"]
-    figure = plotting.scaling_figure(scaling, scaling_fit)
+    scaling = many_clusters["scaling"]
+    figure = draw("scaling", many_clusters)
     top, bottom = figure.axes
     assert "√(α x*/|B|)" in bottom.get_xlabel()
     (pooled,) = labelled_lines(top, "fit: all pairs")
@@ -741,7 +800,7 @@ def test_scaling_figure_of_many_pairs_draws_the_pooled_line_and_no_continuum(man
     assert not [line for line in top.lines if line.get_linestyle() == "--"]
     assert not [line for line in bottom.lines if line.get_linestyle() == "--"]
     texts = all_legend_texts(top)
-    assert plotting.NO_CONTINUUM in texts
+    assert NO_CONTINUUM in texts
     assert "pair at 2.382" in texts and "α scan" in texts
     # markers by scan, colour by cluster: one series per (scan, pair cluster)
     containers = errorbar_containers(top)
@@ -764,7 +823,7 @@ def test_scaling_figure_of_many_pairs_draws_the_pooled_line_and_no_continuum(man
 
 def test_scaling_figure_marks_the_exact_theory_of_each_point(experiment):
     scaling = experiment["scaling"]
-    figure = plotting.scaling_figure(scaling, experiment["scaling_fit"])
+    figure = draw("scaling", experiment)
     top, bottom = figure.axes
     expected = with_theory(scaling)
     assert len(expected) == 4  # not the unstable point; the diverged one is not drawn
@@ -783,7 +842,7 @@ def test_scaling_figure_marks_the_exact_theory_of_each_point(experiment):
 
 def test_scaling_figure_marks_the_theory_of_every_cluster_of_the_dyson_model(dyson):
     scaling = dyson["scaling"]
-    figure = plotting.scaling_figure(scaling, dyson["scaling_fit"])
+    figure = draw("scaling", dyson)
     top, bottom = figure.axes
     x, y = theory_points(top)
     assert x.size == 2 * len(DYSON_TEMPERATURES)  # the pair and the triplet
@@ -793,7 +852,7 @@ def test_scaling_figure_marks_the_theory_of_every_cluster_of_the_dyson_model(dys
 
 
 def test_scaling_figure_without_theory_draws_no_crosses(many_clusters):
-    figure = plotting.scaling_figure(many_clusters["scaling"], many_clusters["scaling_fit"])
+    figure = draw("scaling", many_clusters)
     for axes in figure.axes:
         assert not theory_markers(axes)
     assert "exact stationary theory" not in figure_texts(figure)
@@ -804,7 +863,7 @@ def test_scaling_figure_without_theory_draws_no_crosses(many_clusters):
 
 def test_sigma_vs_spacing_figure_has_points_and_diagonal(experiment):
     scaling = experiment["scaling"]
-    figure = plotting.sigma_vs_spacing_figure(scaling)
+    figure = draw("sigma_vs_spacing", experiment)
     (axes,) = figure.axes
     assert_labelled(axes)
     x, y = plotted_points(axes)
@@ -818,13 +877,13 @@ def test_sigma_vs_spacing_figure_has_points_and_diagonal(experiment):
 
 
 def test_sigma_vs_spacing_takes_pairs_only(many_clusters, dyson):
-    figure = plotting.sigma_vs_spacing_figure(many_clusters["scaling"])
+    figure = draw("sigma_vs_spacing", many_clusters)
     (axes,) = figure.axes
     pairs = many_clusters["scaling"].query("levels == 2")
     x, _ = plotted_points(axes)
     assert set(np.round(x, 12)) == set(np.round(pairs["mean_spacing"], 12))
     assert len({c.lines[0].get_color() for c in errorbar_containers(axes)}) == 4
-    figure = plotting.sigma_vs_spacing_figure(dyson["scaling"])
+    figure = draw("sigma_vs_spacing", dyson)
     x, _ = plotted_points(figure.axes[0])
     assert x.size == len(DYSON_TEMPERATURES)  # the triplet is left out
 
@@ -834,7 +893,7 @@ def test_sigma_vs_spacing_takes_pairs_only(many_clusters, dyson):
 
 def test_collapse_figure_colours_rates_and_marks_batches(experiment):
     scaling = experiment["scaling"]
-    figure = plotting.collapse_figure(scaling)
+    figure = draw("collapse", experiment)
     top, bottom = figure.axes
     assert top.get_xscale() == "log" and top.get_yscale() == "log"
     assert top.get_ylabel().strip() and bottom.get_ylabel().strip()
@@ -862,14 +921,14 @@ def test_collapse_figure_colours_rates_and_marks_batches(experiment):
 
 def test_collapse_figure_of_many_pairs_colours_clusters_without_continuum(many_clusters):
     scaling = many_clusters["scaling"]
-    figure = plotting.collapse_figure(scaling)
+    figure = draw("collapse", many_clusters)
     top, _ = figure.axes
     containers = errorbar_containers(top)
     assert len({c.lines[0].get_color() for c in containers}) == 4
     assert {c.lines[0].get_marker() for c in containers} == {"o", "s"}  # |B| = 4, 16
     assert not [line for line in top.lines if line.get_linestyle() == "--"]
     labels = all_legend_texts(top)
-    assert plotting.NO_CONTINUUM in labels
+    assert NO_CONTINUUM in labels
     assert "pair at 4.618" in labels and "|B| = 4" in labels
     _, y = plotted_points(top)
     pairs = scaling[scaling["levels"] == 2]
@@ -878,7 +937,7 @@ def test_collapse_figure_of_many_pairs_colours_clusters_without_continuum(many_c
 
 
 def test_collapse_figure_of_the_dyson_model_uses_the_temperature(dyson):
-    figure = plotting.collapse_figure(dyson["scaling"])
+    figure = draw("collapse", dyson)
     top, bottom = figure.axes
     assert bottom.get_xlabel().startswith("temperature T")
     assert "T" in bottom.get_ylabel() and "α" not in bottom.get_ylabel()
@@ -894,7 +953,7 @@ def test_collapse_figure_of_the_dyson_model_uses_the_temperature(dyson):
 
 def test_collapse_figure_marks_the_predicted_collapse(experiment, many_clusters):
     scaling = experiment["scaling"]
-    figure = plotting.collapse_figure(scaling)
+    figure = draw("collapse", experiment)
     top, bottom = figure.axes
     expected = with_theory(scaling)
     predicted = expected["mean_spacing_theory"] ** 2 / expected["amplitude"]
@@ -908,7 +967,7 @@ def test_collapse_figure_marks_the_predicted_collapse(experiment, many_clusters)
     _, normalised = theory_points(bottom)
     assert set(np.round(normalised, 9)) == set(np.round(predicted / expected["ratio"], 9))
     # without theory: no crosses, no legend entry
-    figure = plotting.collapse_figure(many_clusters["scaling"])
+    figure = draw("collapse", many_clusters)
     assert not any(theory_markers(axes) for axes in figure.axes)
     assert "exact theory" not in all_legend_texts(figure.axes[0])
 
@@ -918,7 +977,7 @@ def test_collapse_figure_marks_the_predicted_collapse(experiment, many_clusters)
 
 def test_residuals_figure_against_exact_and_continuum_theory(experiment):
     scaling = experiment["scaling"]
-    figure = plotting.residuals_figure(scaling)
+    figure = draw("residuals", experiment)
     axes, key = figure.axes  # the residuals, and a blank panel holding the legends
     assert not key.axison and not key.lines
     assert_labelled(axes)
@@ -958,8 +1017,7 @@ def test_residuals_figure_against_exact_and_continuum_theory(experiment):
 
 
 def test_residuals_figure_of_the_dyson_model_colours_clusters(dyson):
-    scaling = dyson["scaling"]
-    figure = plotting.residuals_figure(scaling)
+    figure = draw("residuals", dyson)
     axes, key = figure.axes
     assert axes.get_xlabel().startswith("temperature T")
     lines = residual_lines(axes, "residual")
@@ -972,17 +1030,17 @@ def test_residuals_figure_of_the_dyson_model_colours_clusters(dyson):
 
 
 def test_residuals_figure_says_when_there_is_no_theory(experiment, many_clusters):
-    figure = plotting.residuals_figure(many_clusters["scaling"])
+    figure = draw("residuals", many_clusters)
     texts = figure_texts(figure)
-    assert plotting.NO_THEORY in texts and EXPERIMENT in texts
+    assert RBM.no_theory_reason in texts and EXPERIMENT in texts
     for axes in figure.axes:
         assert not axes.lines and not axes.patches and not axes.collections
         assert not errorbar_containers(axes)
     # a model with a theory whose ok points all lack a prediction (SGD unstable)
     scaling = experiment["scaling"].copy()
     ok = (scaling["status"] == "ok").to_numpy()
-    scaling.loc[ok, plotting.THEORY_COLUMNS] = np.nan
-    figure = plotting.residuals_figure(scaling)
+    scaling.loc[ok, THEORY_COLUMNS] = np.nan
+    figure = draw("residuals", {**experiment, "scaling": scaling})
     assert "has a theory prediction" in figure_texts(figure)
     assert not any(axes.lines for axes in figure.axes)
 
@@ -992,14 +1050,14 @@ def test_residuals_figure_says_when_there_is_no_theory(experiment, many_clusters
 
 def test_centres_figure_draws_relative_offsets_per_cluster(many_clusters):
     scaling = many_clusters["scaling"]
-    figure = plotting.centres_figure(scaling)
+    figure = draw("centres", many_clusters)
     (axes,) = figure.axes
     assert_labelled(axes)
     assert "(x0 − target) / target" in axes.get_ylabel()
     assert axes.get_xlabel().startswith("α/|B|")
     containers = errorbar_containers(axes)
     assert [c.get_label() for c in containers] == [
-        plotting.cluster_name(n, target)
+        layout.cluster_name(n, target)
         for n, target in scaling.drop_duplicates("cluster")[["levels", "target"]].to_numpy()
     ]
     for container, (_, rows) in zip(containers, scaling.groupby("cluster"), strict=True):
@@ -1014,7 +1072,7 @@ def test_centres_figure_draws_relative_offsets_per_cluster(many_clusters):
 
 
 def test_centres_figure_of_the_dyson_model(dyson):
-    figure = plotting.centres_figure(dyson["scaling"])
+    figure = draw("centres", dyson)
     (axes,) = figure.axes
     assert axes.get_xlabel().startswith("temperature T")
     assert len(errorbar_containers(axes)) == 3  # pair, triplet, single
@@ -1025,7 +1083,7 @@ def test_centres_figure_of_the_dyson_model(dyson):
 
 def test_pair_densities_overlay_equal_width_and_two_component(experiment):
     scaling, fits = experiment["scaling"], experiment["density_fits"]
-    figure = plotting.pair_densities_figure(scaling, fits, experiment["spectra"], COLUMN)
+    figure = draw("pair_densities", experiment)
     assert len(figure.axes) == 3  # one pair, three points
     for axes in figure.axes:
         assert_labelled(axes)
@@ -1033,7 +1091,7 @@ def test_pair_densities_overlay_equal_width_and_two_component(experiment):
         (row,) = (
             row
             for _, row in ok_points(scaling).iterrows()
-            if plotting.point_label(row) in axes.get_title()
+            if layout.point_label(row) in axes.get_title()
         )
         point_fits = fits[fits["point"] == row["point"]].set_index("density")
         (equal,) = labelled_lines(axes, "equal width")
@@ -1055,10 +1113,7 @@ def test_pair_densities_overlay_equal_width_and_two_component(experiment):
 
 
 def test_pair_densities_show_at_most_four_pairs(many_clusters):
-    scaling = many_clusters["scaling"]
-    figure = plotting.pair_densities_figure(
-        scaling, many_clusters["density_fits"], many_clusters["spectra"], "gram_eigenvalue"
-    )
+    figure = draw("pair_densities", many_clusters, "gram_eigenvalue")
     assert len(figure.axes) == 4 * 3
     titles = [axes.get_title() for axes in figure.axes]
     for target in ["1.382", "2.382", "3.618", "4.618"]:
@@ -1067,8 +1122,8 @@ def test_pair_densities_show_at_most_four_pairs(many_clusters):
 
 
 def test_pair_densities_overlay_the_semicircle_on_a_triplet(dyson):
-    scaling, fits = dyson["scaling"], dyson["density_fits"]
-    figure = plotting.pair_densities_figure(scaling, fits, dyson["spectra"], COLUMN)
+    fits = dyson["density_fits"]
+    figure = draw("pair_densities", dyson)
     assert len(figure.axes) == 2 * 3  # the pair and the triplet, three temperatures
     triplets = [axes for axes in figure.axes if "triplet at 2" in axes.get_title()]
     assert len(triplets) == 3
@@ -1077,7 +1132,7 @@ def test_pair_densities_overlay_the_semicircle_on_a_triplet(dyson):
         (row,) = (
             row
             for _, row in fits[fits["density"] == "semicircle"].iterrows()
-            if plotting.point_label(row) in axes.get_title()
+            if layout.point_label(row) in axes.get_title()
         )
         x = semicircle.get_xdata()
         np.testing.assert_allclose(
@@ -1113,7 +1168,15 @@ def test_pair_densities_without_any_cluster_of_two_levels(tmp_path):
         tmp_path,
     )
     spectrum = spectrum_frame(levels, [2.0], [0], values)
-    figure = plotting.pair_densities_figure(scaling, pd.DataFrame(), {point: spectrum}, COLUMN)
+    figure = draw(
+        "pair_densities",
+        {
+            "labels": TEACHER_STUDENT,
+            "scaling": scaling,
+            "density_fits": pd.DataFrame(),
+            "spectra": {point: spectrum},
+        },
+    )
     assert "no cluster of two or more levels" in figure_texts(figure)
 
 
@@ -1123,9 +1186,7 @@ def test_pair_densities_without_any_cluster_of_two_levels(tmp_path):
 def test_eigenvalue_flow_draws_every_level_of_every_replica(tmp_path, experiment):
     point = {"learning_rate": 0.1, "batch_size": 16, "noise": 0.1}
     snapshots, weights = flow_table(tmp_path, [TARGET, TARGET], point, replicas=3, steps=60)
-    figure = plotting.eigenvalue_flow_figure(
-        experiment["scaling"], snapshots, weights, COLUMN, burn_in=30
-    )
+    figure = draw("eigenvalue_flow", experiment, burn_in=30, flow=Flow(snapshots, weights))
     flow, pair, spacing = figure.axes
     assert flow.get_xscale() == "log"
     assert flow.get_xlabel().startswith("training step")
@@ -1154,7 +1215,7 @@ def test_eigenvalue_flow_draws_every_level_of_every_replica(tmp_path, experiment
 
 def test_eigenvalue_flow_of_the_dyson_model_marks_every_target(tmp_path, dyson):
     snapshots, weights = flow_table(tmp_path, DYSON_TARGETS, {"temperature": 1e-4}, replicas=2)
-    figure = plotting.eigenvalue_flow_figure(dyson["scaling"], snapshots, weights, COLUMN, 30)
+    figure = draw("eigenvalue_flow", dyson, burn_in=30, flow=Flow(snapshots, weights))
     flow, pair, _ = figure.axes
     assert flow.get_xlabel().startswith("time step")
     assert "T = 0.0001" in figure_texts(figure)
@@ -1171,8 +1232,8 @@ def test_eigenvalue_flow_of_the_dyson_model_marks_every_target(tmp_path, dyson):
 def test_eigenvalue_flow_of_eigenvalues_of_x(tmp_path, many_clusters):
     point = {"learning_rate": 0.02, "batch_size": 16}
     snapshots, weights = flow_table(tmp_path, list(np.sqrt(RBM_TARGETS)), point, replicas=2)
-    figure = plotting.eigenvalue_flow_figure(
-        many_clusters["scaling"], snapshots, weights, "gram_eigenvalue", burn_in=None
+    figure = draw(
+        "eigenvalue_flow", many_clusters, "gram_eigenvalue", flow=Flow(snapshots, weights)
     )
     flow = figure.axes[0]
     assert flow.get_ylabel().startswith("eigenvalue x of X")
@@ -1184,37 +1245,152 @@ def test_eigenvalue_flow_of_eigenvalues_of_x(tmp_path, many_clusters):
 
 def test_eigenvalue_flow_without_survivors(tmp_path, experiment):
     snapshots, _ = flow_table(tmp_path, [TARGET, TARGET], {"learning_rate": 0.1})
-    figure = plotting.eigenvalue_flow_figure(
-        experiment["scaling"], snapshots.iloc[0:0], np.empty((0, 0, 0)), COLUMN, 30
+    figure = draw(
+        "eigenvalue_flow",
+        experiment,
+        burn_in=30,
+        flow=Flow(snapshots.iloc[0:0], np.empty((0, 0, 0))),
     )
     assert "no surviving replica in the flow run" in figure_texts(figure)
+
+
+# --- Registry, captions and the rule's data ----------------------------------------------
+
+
+def test_figures_are_registered_in_report_order_with_the_tables_they_read():
+    assert list(plotting.FIGURES) == [
+        "eigenvalue_flow",
+        "spectrum_histograms",
+        "spacing_distribution",
+        "pair_densities",
+        "scaling",
+        "sigma_vs_spacing",
+        "collapse",
+        "residuals",
+        "centres",
+    ]
+    for name, entry in plotting.FIGURES.items():
+        assert entry.name == name
+        assert "scaling" in entry.inputs and set(entry.inputs) <= set(plotting.INPUTS)
+    assert plotting.FIGURES["eigenvalue_flow"].inputs == ("scaling", "flow")
+    assert plotting.FIGURES["scaling"].inputs == ("scaling", "scaling_fit")
+    assert plotting.FIGURES["collapse"].inputs == ("scaling",)
+
+
+def test_a_figure_refuses_data_without_a_table_it_declared(experiment):
+    data = FigureData(labels=TEACHER_STUDENT, scaling=experiment["scaling"])
+    with pytest.raises(ValueError, match="scaling_fit"):
+        plotting.FIGURES["scaling"].draw(data)
+
+
+def rendered(caption: str) -> str:
+    """The caption as HTML, as Snakemake's report renders it; raises on any reST warning."""
+    settings = {"report_level": 2, "halt_level": 2, "warning_stream": False}
+    return publish_parts(caption, writer="html", settings_overrides=settings)["body"]
+
+
+def test_every_caption_opens_with_the_experiment_and_renders_its_labels_as_written():
+    labels = dataclasses.replace(RBM, description="weights of runs/*_final.parquet")
+    for name in plotting.FIGURES:
+        caption = plotting.caption(name, labels, "rbm_run", 6000, FLOW_SETTINGS, "gram_eigenvalues")
+        html = rendered(caption)  # raises on any reST warning
+        assert html.startswith(
+            "<p>Experiment <strong>rbm_run</strong> (weights of runs/*_final.parquet, "
+            "statistics at steps ≥ 6000). "
+        ), (name, html)
+        assert "\\" not in html, name
+        assert not any(model in caption for model in MODEL_NAMES), name
+    scaling = plotting.caption(
+        "scaling", labels, "rbm_run", 6000, FLOW_SETTINGS, "gram_eigenvalues"
+    )
+    assert "the scaling variable √(α x*/|B|)" in rendered(scaling)
+
+
+def test_captions_take_their_model_specific_sentences_from_the_labels():
+    def caption(name: str, labels: Labels) -> str:
+        return plotting.caption(name, labels, EXPERIMENT, 100, FLOW_SETTINGS, "singular_values")
+
+    assert RBM.no_theory_reason in caption("residuals", RBM)
+    assert "left empty" not in caption("residuals", DYSON)
+    assert DYSON.theory_note in caption("scaling", DYSON)
+    assert RBM.centres_note in caption("centres", RBM)
+    continuum = dataclasses.replace(TEACHER_STUDENT, continuum_note="Dashed: a = √π.")
+    assert "Dashed: a = √π." in caption("scaling", continuum)
+    # the ratio, the step and the colours of the Dyson model
+    assert "temperature T" in caption("centres", DYSON)
+    assert "time step" in caption("eigenvalue_flow", DYSON)
+    assert "Colour: the cluster." in caption("collapse", DYSON)
+    assert "hollow marker: \\|B\\|" in caption("collapse", TEACHER_STUDENT)  # escaped
+    assert "it should be flat" in caption("collapse", DYSON)
+    assert "O(α) discrete-time departures" in caption("collapse", TEACHER_STUDENT)
+    # the histogram points: by scale, or by learning rate where the scale is the cluster's
+    assert "scaling variable √T" in caption("spectrum_histograms", DYSON)
+    assert "learning rate at the batch size" in caption("spectrum_histograms", RBM)
+    # the flow: a rerun with fine snapshots, or the first replicas of external data
+    assert "200 evenly spaced snapshots" in caption("eigenvalue_flow", TEACHER_STUDENT)
+    external = dataclasses.replace(TEACHER_STUDENT, simulated=False)
+    assert "The first 4 replicas" in caption("eigenvalue_flow", external)
+    assert "at the snapshots of the files" in caption("eigenvalue_flow", external)
+
+
+def test_plotting_never_names_a_model():
+    package = Path(plotting.__file__).parent
+    for source in package.glob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        for model in MODEL_NAMES:
+            assert f'"{model}"' not in text and f"'{model}'" not in text, (source.name, model)
+
+
+def test_first_replicas_keeps_the_rows_of_the_smallest_replica_numbers():
+    frame = pd.DataFrame({"replica": [3, 1, 0, 2, 1, 0], "step": range(6)})
+    assert sorted(selection.first_replicas(frame, 2)["replica"]) == [0, 0, 1, 1]
+    table = pa.Table.from_pandas(frame)
+    assert sorted(selection.first_replicas(table, 2).column("replica").to_pylist()) == [0, 0, 1, 1]
+    assert selection.first_replicas(table, 10).num_rows == 6
+
+
+def test_the_rule_reads_only_the_declared_tables(tmp_path, experiment):
+    scaling_path, fit_path = tmp_path / "scaling.parquet", tmp_path / "scaling_fit.parquet"
+    write_table(complete(experiment["scaling"], "scaling"), scaling_path, "scaling")
+    write_table(complete(experiment["scaling_fit"], "scaling_fit"), fit_path, "scaling_fit")
+    settings = {"burn_in": 50, "observable": "gram_eigenvalues"}
+    inputs = {"scaling": scaling_path, "scaling_fit": fit_path}
+    data = plots.read_figure_data("scaling", inputs, TEACHER_STUDENT.as_params(), settings)
+    assert data.labels == TEACHER_STUDENT
+    assert data.column == "gram_eigenvalue" and data.burn_in == 50
+    assert len(data.scaling) == len(experiment["scaling"])
+    assert data.spectra is None and data.density_fits is None and data.flow is None
+
+
+def test_the_rule_keeps_the_statistics_steps_and_the_first_flow_replicas(tmp_path, experiment):
+    point = experiment["scaling"]["point"].iloc[0]
+    spectrum = tmp_path / "spectra" / f"{point}.parquet"
+    spectrum.parent.mkdir()
+    write_table(complete(experiment["spectra"][point], "spectrum"), spectrum, "spectrum")
+    flow_table(tmp_path, [TARGET, TARGET], {"learning_rate": 0.1}, replicas=3, steps=5)
+    inputs = {"scaling": tmp_path / "scaling.parquet", "spectra": [spectrum]}
+    inputs["flow"] = tmp_path / "flow.parquet"
+    settings = {"burn_in": 100, "observable": "singular_values", "flow_replicas": 2}
+    labels = TEACHER_STUDENT.as_params()
+    data = plots.read_figure_data("spectrum_histograms", inputs, labels, settings)
+    assert list(data.spectra) == [point] and len(data.spectra[point]) == 2 * SAMPLES
+    later = plots.read_figure_data(
+        "spectrum_histograms", inputs, labels, {**settings, "burn_in": 101}
+    )
+    assert later.spectra[point].empty  # every synthetic snapshot is at step 100
+    flow = plots.read_figure_data("eigenvalue_flow", inputs, labels, settings).flow
+    assert sorted(set(flow.snapshots["replica"])) == [0, 1]
+    assert flow.weights.shape == (2 * 5, 2, 2)
 
 
 # --- Every figure ------------------------------------------------------------------------
 
 
 def every_figure(data: dict, column: str, flow: tuple) -> dict[str, Figure]:
-    """Every figure of `config.FIGURES` for one synthetic experiment."""
-    scaling, spectra = data["scaling"], data["spectra"]
-    figures = {
-        "eigenvalue_flow": lambda: plotting.eigenvalue_flow_figure(scaling, *flow, column, 30),
-        "spectrum_histograms": lambda: plotting.spectrum_histograms_figure(
-            scaling, spectra, column
-        ),
-        "spacing_distribution": lambda: plotting.spacing_distribution_figure(
-            scaling, spectra, column
-        ),
-        "pair_densities": lambda: plotting.pair_densities_figure(
-            scaling, data["density_fits"], spectra, column
-        ),
-        "scaling": lambda: plotting.scaling_figure(scaling, data["scaling_fit"]),
-        "sigma_vs_spacing": lambda: plotting.sigma_vs_spacing_figure(scaling),
-        "collapse": lambda: plotting.collapse_figure(scaling),
-        "residuals": lambda: plotting.residuals_figure(scaling),
-        "centres": lambda: plotting.centres_figure(scaling),
+    """Every registered figure (`plotting.FIGURES`) of one synthetic experiment, in order."""
+    return {
+        name: draw(name, data, column, burn_in=30, flow=Flow(*flow)) for name in plotting.FIGURES
     }
-    assert set(figures) == set(FIGURES)
-    return {name: figures[name]() for name in FIGURES}
 
 
 def test_every_figure_of_every_model_is_drawn_and_saved(tmp_path, many_clusters, dyson):

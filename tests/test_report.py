@@ -5,6 +5,7 @@ The rendering tests skip, saying why, where Chromium is not installed;
 skip into a failure.
 """
 
+import base64
 import html
 import os
 import re
@@ -13,20 +14,20 @@ import numpy as np
 import pandas as pd
 import pytest
 from browser import console_errors, rendered_dom, unavailable_reason
+from workflow_runs import REPOSITORY
 
-from sgd_dyson.analysis import ALL_PAIRS
-from sgd_dyson.config import FIGURES
-from sgd_dyson.report import (
-    front_page,
-    headline_line,
-    summary_row,
-    table_page,
-    theory_agreement,
-    with_error,
-)
-from sgd_dyson.tables import read_table
+from sgd_dyson import plotting
+from sgd_dyson.models import MODELS, Labels, Model
+from sgd_dyson.report.front_page import front_page, headline_line, summary_row, theory_agreement
+from sgd_dyson.report.tables import table_page, with_error
+from sgd_dyson.stages import front_page as front_page_stage
+from sgd_dyson.stages.scaling import ALL_PAIRS
+from sgd_dyson.tables import column_names, read_table, write_table
 
 EXPERIMENTS = ["dyson", "hidden", "online", "paper", "rbm", "unstable"]
+SLOPE = "slope a of ⟨S⟩ = a · scale"
+COULOMB_GAS_PAIR_SLOPE = np.sqrt(np.pi)
+"""The continuum ⟨S⟩/scale of a pair in a Coulomb gas (β = 1)."""
 
 
 @pytest.mark.parametrize(
@@ -43,10 +44,10 @@ def test_values_are_written_to_the_precision_of_their_error(value, error, text):
     assert with_error(value, error) == text
 
 
-def lines(*rows) -> pd.DataFrame:
+def lines(*rows, continuum_slope=COULOMB_GAS_PAIR_SLOPE) -> pd.DataFrame:
     columns = ["quantity", "cluster", "slope", "slope_err", "chi2_dof", "n_points"]
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.assign(experiment="toy", continuum_slope=np.sqrt(np.pi))
+    return frame.assign(experiment="toy", continuum_slope=continuum_slope)
 
 
 def test_the_headline_is_the_line_through_all_pairs_when_there_is_one():
@@ -69,40 +70,120 @@ def test_theory_agreement_is_the_mean_squared_residual_of_ok_points():
     assert np.isnan(theory_agreement(scaling.iloc[2:])[0])
 
 
-def test_front_page_and_table_pages_are_complete(tiny_run):
-    experiments = []
-    for name in ["online", "rbm"]:
-        root = tiny_run / "results" / name
-        experiments.append(
-            {
-                "name": name,
-                "model": "teacher_student" if name == "online" else "gaussian_rbm",
-                "scaling": read_table(root / "scaling.parquet", "scaling"),
-                "scaling_fit": read_table(root / "scaling_fit.parquet", "scaling_fit"),
-                "scaling_png": (root / "plots" / "scaling.png").read_bytes(),
-                "flow_png": (root / "plots" / "eigenvalue_flow.png").read_bytes(),
-            }
-        )
+def toy_experiment(name: str, continuum_slope: float = COULOMB_GAS_PAIR_SLOPE) -> dict:
+    """An experiment as `front_page` takes it: two ok points and one diverged, one pair."""
+    return {
+        "name": name,
+        "title": f"{name} model",
+        "scale": "√(α ε²/|B|)",
+        "scaling": pd.DataFrame(
+            {"point": ["a", "b", "c"], "status": ["ok", "ok", "diverged"], "residual": 1.0}
+        ),
+        "scaling_fit": lines(
+            ("mean_spacing", 0, 1.87312, 0.01234, 0.5, 2), continuum_slope=continuum_slope
+        ),
+        "scaling_png": f"{name} scaling".encode(),
+        "flow_png": f"{name} flow".encode(),
+    }
+
+
+def test_the_summary_row_names_the_model_and_scale_it_is_given_and_the_headline_continuum():
+    row = summary_row(toy_experiment("toy", continuum_slope=1.5))
+    assert row["model"] == "toy model" and row["scaling variable"] == "√(α ε²/|B|)"
+    assert row[SLOPE] == "1.873 ± 0.012" and row["points"] == 2
+    assert row["continuum theory"] == "1.500"
+    assert row["exact theory Σr²/n"] == "1.00 (2 points)" and row["excluded (diverged)"] == 1
+    assert summary_row(toy_experiment("toy", continuum_slope=np.nan))["continuum theory"] == "–"
+    unfitted = {**toy_experiment("toy"), "scaling_fit": lines()}
+    assert summary_row(unfitted)[SLOPE] == "no fit"
+
+
+def test_the_front_page_heads_each_experiments_two_figures_with_its_slope_and_model():
+    experiments = [toy_experiment("first"), toy_experiment("second")]
+    page = front_page(experiments)
+    assert page.count("<img ") == 4
+    assert page.count("<table") == 1  # the summary
+    for experiment in experiments:
+        row = summary_row(experiment)
+        heading = f"{experiment['name']}: a = {html.escape(row[SLOPE])} ({experiment['title']})"
+        assert heading in page
+        for figure in ("scaling_png", "flow_png"):
+            assert base64.b64encode(experiment[figure]).decode() in page
+    empty = table_page("t", {"nothing": pd.DataFrame()}, note="This model has no theory.")
+    assert "<p>none</p>" in empty and "no theory" in empty
+
+
+class ToyModel(Model):
+    name = "toy"
+    title = "toy model"
+    parameters = ("temperature",)
+
+    def labels(self, experiment: dict) -> Labels:
+        return Labels(parameters=self.parameters, scale=f"√({experiment['amplitude']} T)")
+
+
+def test_the_front_page_rule_takes_title_and_scale_from_the_model():
+    settings = front_page_stage.settings("toy run", ToyModel(), {"amplitude": 2})
+    assert settings == {"name": "toy run", "title": "toy model", "scale": "√(2 T)"}
+
+
+def test_the_front_page_stage_reads_each_experiments_tables_and_figures(tmp_path):
+    files = {}
+    for kind in ("scaling", "scaling_fit"):
+        files[kind] = tmp_path / f"{kind}.parquet"
+        write_table({column: [] for column in column_names(kind)}, files[kind], kind)
+    for figure in ("scaling_png", "flow_png"):
+        files[figure] = tmp_path / f"{figure}.png"
+        files[figure].write_bytes(figure.encode())
+    settings = {"name": "unfitted", "title": "toy model", "scale": "√(2 T)"}
+    experiments = front_page_stage.read_experiments(
+        [settings],
+        *([files[kind]] for kind in ("scaling", "scaling_fit", "scaling_png", "flow_png")),
+    )
+    assert experiments[0]["flow_png"] == b"flow_png" and experiments[0]["scaling"].empty
+    front_page_stage.write(experiments, tmp_path / "front_page.html")
+    page = (tmp_path / "front_page.html").read_text(encoding="utf-8")
+    assert "unfitted: a = no fit (toy model)" in page and "√(2 T)" in page
+
+
+def test_the_report_names_a_model_only_through_the_model():
+    sources = [
+        *(REPOSITORY / "workflow" / "sgd_dyson" / "report").glob("*.py"),
+        REPOSITORY / "workflow" / "sgd_dyson" / "stages" / "front_page.py",
+        *(
+            REPOSITORY / "workflow" / "report" / f"{table}_table.rst"
+            for table in ("fits", "residuals")
+        ),
+    ]
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        for name in MODELS:
+            assert f'"{name}"' not in text and f"'{name}'" not in text, (path, name)
+
+
+def tiny_experiments(tiny_run, names: list[str]) -> list[dict]:
+    """Experiments of the tiny run as `front_page` takes them (title and scale made up)."""
+    root = tiny_run / "results"
+    return front_page_stage.read_experiments(
+        [{"name": name, "title": f"{name} model", "scale": "√(α ε²/|B|)"} for name in names],
+        [root / name / "scaling.parquet" for name in names],
+        [root / name / "scaling_fit.parquet" for name in names],
+        [root / name / "plots" / "scaling.png" for name in names],
+        [root / name / "plots" / "eigenvalue_flow.png" for name in names],
+    )
+
+
+def test_the_front_page_of_the_tiny_run_shows_each_headline_slope(tiny_run):
+    experiments = tiny_experiments(tiny_run, ["online", "rbm"])
     page = front_page(experiments)
     assert page.count("<img ") == 4
     for experiment in experiments:
-        row = summary_row(
-            experiment["name"],
-            experiment["model"],
-            experiment["scaling"],
-            experiment["scaling_fit"],
-        )
+        row = summary_row(experiment)
         line = headline_line(experiment["scaling_fit"])
-        assert row["slope a of ⟨S⟩ = a · scale"].startswith(
-            with_error(line["slope"], line["slope_err"])
-        )
-        assert f"{experiment['name']}: a = {html.escape(row['slope a of ⟨S⟩ = a · scale'])}" in page
-    online = summary_row(
-        "online", "teacher_student", *[experiments[0][k] for k in ("scaling", "scaling_fit")]
-    )
+        assert row[SLOPE].startswith(with_error(line["slope"], line["slope_err"]))
+        assert f"{experiment['name']}: a = {html.escape(row[SLOPE])}" in page
+    online = summary_row(experiments[0])
     assert online["continuum theory"] == "1.772" and online["exact theory Σr²/n"] != "–"
-    empty = table_page("t", {"nothing": pd.DataFrame()}, note="This model has no theory.")
-    assert "<p>none</p>" in empty and "no theory" in empty
 
 
 # --- The finished report in a browser --------------------------------------------------
@@ -150,7 +231,7 @@ def test_each_section_lists_every_figure_and_table_with_its_caption(browser, tin
     dom, log = rendered_dom(report, "app.showCategory('paper');")
     assert not console_errors(log), console_errors(log)
     entries = set(re.findall(r"<td[^>]*>([^<]+)</td>", dom))
-    expected = set(FIGURES) - {"eigenvalue_flow"} | {"table: fits", "table: residuals"}
+    expected = set(plotting.FIGURES) - {"eigenvalue_flow"} | {"table: fits", "table: residuals"}
     assert expected <= entries
     result = "results/paper/tables/fits.html"
     dom, log = rendered_dom(

@@ -8,16 +8,20 @@ import pytest
 import yaml
 from workflow_runs import REPOSITORY, TINY_CONFIG, finished_jobs, job_counts, snakemake
 
-from sgd_dyson.config import sweep_table, validate_config
+from sgd_dyson.config import validate_config
+from sgd_dyson.plotting import FIGURES
+from sgd_dyson.stages.sweep import experiment_table
 
 pytestmark = pytest.mark.workflow
 
 TINY = validate_config(yaml.safe_load(TINY_CONFIG.read_text()))
 EXPERIMENTS = TINY["experiments"]
 POINTS = {
-    name: len(sweep_table(name, experiment, TINY["seed"]))
+    name: len(experiment_table(name, experiment, TINY["seed"]))
     for name, experiment in EXPERIMENTS.items()
 }
+FIGURE_COUNT = len(FIGURES)
+"""Every figure reads the scaling table: what reruns it reruns all of an experiment's figures."""
 
 
 def planned(workdir: Path, *arguments: str, **options) -> dict[str, int]:
@@ -50,7 +54,7 @@ def test_changing_a_fit_setting_reruns_only_fit_and_later_stages(tiny_run, tmp_p
     assert planned(tiny_run, config=config) == {
         "fit": POINTS["online"],
         "scaling": 1,
-        "plots": 1,
+        "plots": FIGURE_COUNT,
         "front_page": 1,
         "report": 1,
         "all": 1,
@@ -65,7 +69,14 @@ def test_adding_a_point_runs_only_that_point_and_the_aggregation(tiny_run, tmp_p
 
     config = edited_config(tmp_path, one_more_learning_rate)
     per_point = {"simulate": 1, "spectrum": 1, "fit": 1, "theory": 1}
-    aggregation = {"sweep": 1, "scaling": 1, "plots": 1, "front_page": 1, "report": 1, "all": 1}
+    aggregation = {
+        "sweep": 1,
+        "scaling": 1,
+        "plots": FIGURE_COUNT,
+        "front_page": 1,
+        "report": 1,
+        "all": 1,
+    }
     assert planned(tiny_run, config=config) == per_point | aggregation
 
 
@@ -77,7 +88,7 @@ def test_forcerun_scaling_reruns_scaling_and_what_reads_it(tiny_run):
     experiments = len(EXPERIMENTS)
     assert planned(tiny_run, "--forcerun", "scaling") == {
         "scaling": experiments,
-        "plots": experiments,
+        "plots": experiments * FIGURE_COUNT,
         "front_page": 1,
         "report": 1,
         "all": 1,
@@ -94,7 +105,7 @@ def test_a_deleted_spectrum_is_rebuilt_alone(tiny_run, tmp_path):
         "spectrum": 1,
         "fit": 1,
         "scaling": 1,
-        "plots": 1,
+        "plots": FIGURE_COUNT,
         "front_page": 1,
         "report": 1,
         "all": 1,
@@ -123,7 +134,7 @@ def test_editing_a_plotting_script_reruns_only_plots(tiny_run, tmp_path):
         script.write("# an edit\n")
     experiments = len(EXPERIMENTS)
     assert planned(run, snakefile=snakefile) == {
-        "plots": experiments,
+        "plots": experiments * FIGURE_COUNT,
         "front_page": 1,
         "report": 1,
         "all": 1,

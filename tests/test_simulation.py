@@ -1,4 +1,4 @@
-"""Specifications of the teacher–student SGD simulation (`sgd_dyson.teacher_student.simulate`).
+"""Specifications of the teacher–student SGD simulation (`sgd_dyson.models.teacher_student`).
 
 Model (Aarts, Lucini & Park 2025): ``W ← W − α [(W − W*) Ĉ + additive]`` with ``Ĉ`` the mini-batch
 second moment of ``x ~ N(0, I)``. Writing ``D = W − W*``, the stationary second
@@ -16,56 +16,37 @@ import logging
 import re
 import warnings
 from dataclasses import replace
-from functools import cache
 
 import numpy as np
 import pytest
+import yaml
+from model_runs import TEACHER_STUDENT as BASE
+from model_runs import simulated
 from scipy import stats
+from workflow_runs import TINY_CONFIG
 
-from sgd_dyson import simulation, teacher_student, theory
-from sgd_dyson.seeding import REPLICA_BLOCK
-from sgd_dyson.simulation import Snapshots, snapshot_steps
-from sgd_dyson.spectra import singular_values
-from sgd_dyson.teacher_student import (
+from sgd_dyson import simulation, theory
+from sgd_dyson.config import ConfigError, validate_config
+from sgd_dyson.models import teacher_student
+from sgd_dyson.models.teacher_student import (
     TeacherStudentRun,
     _BatchSource,
     initial_weights,
     simulate,
 )
+from sgd_dyson.seeding import REPLICA_BLOCK
+from sgd_dyson.simulation import snapshot_steps
+from sgd_dyson.spectra import singular_values
 
 from tolerances import FOUR_SIGMA_TAIL, replica_mean_and_error
 
-TEACHER = (2.0, 2.0)
+TEACHER = BASE.teacher
 W_STAR = np.diag(TEACHER)
 N = len(TEACHER)
-
-BASE = TeacherStudentRun(
-    teacher=TEACHER,
-    noise_kind="injected",
-    dataset="online",
-    dataset_draws=1,
-    batches_per_epoch=50,
-    steps=200,
-    replicas=64,
-    init_scale=0.1,
-    snapshot_every=50,
-    divergence_threshold=1e3,
-    learning_rate=0.1,
-    batch_size=16,
-    noise=0.1,
-    root_seed=20240723,
-    point_seed=1234567,
-)
 
 
 def settings(**changes) -> TeacherStudentRun:
     return replace(BASE, **changes)
-
-
-@cache
-def simulated(run: TeacherStudentRun) -> Snapshots:
-    """`simulate`, cached so that tests sharing a run pay for it once."""
-    return simulate(run)
 
 
 def stationary_deviation(snapshots, burn_in: int) -> np.ndarray:
@@ -561,8 +542,10 @@ def test_haar_orthogonal_frames_have_mean_zero_and_entry_variance_one_over_n():
 
 
 def test_hidden_layer_needs_one_singular_value_per_teacher_value():
-    with pytest.raises(ValueError, match="hidden"):
-        simulate(settings(hidden=(1.0, 1.0, 1.0)))
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["experiments"]["paper"]["hidden"] = [1.0, 1.0, 1.0]
+    with pytest.raises(ConfigError, match=r"experiments\.paper\.hidden has 3 values"):
+        validate_config(config)
 
 
 def reference_sgd_without_hidden_layer(run: TeacherStudentRun) -> np.ndarray:

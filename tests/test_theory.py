@@ -2,20 +2,23 @@
 
 The solver is checked against a dense solve of the same linear equation, the
 closed forms of online regression, its continuum limit, and direct simulations of
-`sgd_dyson.teacher_student.simulate`. Every statistical tolerance is 4 standard
+`sgd_dyson.models.teacher_student.simulate`. Every statistical tolerance is 4 standard
 errors (two-sided false-failure probability ~6e-5; Bonferroni-corrected when a
 test makes several comparisons), the errors estimated from replica-level means
 (replicas are independent; snapshots of one replica need not be).
 """
 
-from functools import cache
-
 import numpy as np
 import pytest
+import yaml
+from model_runs import simulated
+from workflow_runs import TINY_CONFIG
 
 from sgd_dyson import theory
+from sgd_dyson.config import ConfigError, validate_config
+from sgd_dyson.models.dyson import stationary_moments
+from sgd_dyson.models.teacher_student import MODEL, TeacherStudentRun, hidden_matrix
 from sgd_dyson.spectra import cluster_targets, singular_values
-from sgd_dyson.teacher_student import TeacherStudentRun, hidden_matrix, simulate
 
 from tolerances import bonferroni_z, replica_mean_and_error
 
@@ -202,9 +205,11 @@ def online_run(teacher, hidden, kind, alpha, batch, **changes) -> TeacherStudent
     return TeacherStudentRun(**(fields | changes))
 
 
-@cache
-def simulated(run: TeacherStudentRun):
-    return simulate(run)
+def model_moments(run: TeacherStudentRun, exact: bool = True) -> np.ndarray:
+    """The model's stationary ``E[D_ij D_kl]`` at the point of ``run`` (`MODEL.stationary_law`)."""
+    keys = ("teacher", "hidden", "noise_kind", "noise", "learning_rate", "batch_size", "root_seed")
+    _, moments = MODEL.stationary_law({key: getattr(run, key) for key in keys}, exact)
+    return moments
 
 
 PAIR = (2.0, 2.0)
@@ -228,9 +233,7 @@ def test_exact_moments_match_simulated_second_moments_at_large_step_and_small_ba
     snapshots = simulated(run)
     assert snapshots.diverged_replicas == 0
     deviation = snapshots.weights[snapshots.steps >= 200] - np.diag(PAIR)
-    moments = theory.teacher_student_moments(
-        PAIR, hidden, kind, run.noise, run.learning_rate, run.batch_size, ROOT_SEED
-    )
+    moments = model_moments(run)
     flat = deviation.reshape(*deviation.shape[:2], 4)
     pairs = [(a, b) for a in range(4) for b in range(a, 4)]  # the 10 distinct E[D_a D_b]
     z = bonferroni_z(len(pairs))
@@ -238,9 +241,7 @@ def test_exact_moments_match_simulated_second_moments_at_large_step_and_small_ba
         mean, error = replica_mean_and_error(flat[..., a] * flat[..., b])
         assert abs(mean - moments.reshape(4, 4)[a, b]) < z * error, (a, b)
     # The multiplicative noise matters here: the continuum prediction is ≥ 25% lower.
-    continuum = theory.teacher_student_moments(
-        PAIR, hidden, kind, run.noise, run.learning_rate, run.batch_size, ROOT_SEED, exact=False
-    )
+    continuum = model_moments(run, exact=False)
     assert np.einsum("ijij", continuum) < 0.8 * np.einsum("ijij", moments)
 
 
@@ -254,9 +255,7 @@ def test_predicted_mean_spacing_matches_simulation_with_injected_noise(hidden):
     snapshots = simulated(run)
     levels = singular_values(snapshots.weights[snapshots.steps >= 200])
     mean, error = replica_mean_and_error(np.diff(levels, axis=-1)[..., 0])
-    moments = theory.teacher_student_moments(
-        PAIR, hidden, "injected", run.noise, run.learning_rate, run.batch_size, ROOT_SEED
-    )
+    moments = model_moments(run)
     predicted = theory.predicted_levels(
         np.diag(PAIR), moments, 200_000, np.random.default_rng(7), "singular_values"
     )
@@ -283,9 +282,7 @@ def test_ten_dimensional_moments_and_pair_spacings_match_simulation(hidden):
     snapshots = simulated(run)
     assert snapshots.diverged_replicas == 0
     kept = snapshots.weights[snapshots.steps >= 300]
-    moments = theory.teacher_student_moments(
-        TEN_TEACHER, hidden, "injected", run.noise, run.learning_rate, run.batch_size, ROOT_SEED
-    )
+    moments = model_moments(run)
     _, frame = np.linalg.eigh(gram_of(hidden, 10))
     rotated = frame.T @ (kept - np.diag(TEN_TEACHER))
     rotated_moments = np.einsum("ai,ck,ajcl->ijkl", frame, frame, moments)
@@ -318,7 +315,7 @@ def test_ten_dimensional_moments_and_pair_spacings_match_simulation(hidden):
 
 
 @pytest.mark.parametrize("observable", ["singular_values", "gram_eigenvalues"])
-def test_dyson_moments_give_the_coulomb_gas_of_width_sqrt_t_in_every_cluster(observable):
+def test_dyson_stationary_moments_give_the_coulomb_gas_of_width_sqrt_t_in_every_cluster(observable):
     # GOE around H* = diag(target): a degenerate pair has ⟨S⟩ = √π √T and every cluster the
     # β = 1 Coulomb-gas width σ = √T, up to repulsion from other clusters, O(T/gap²) ~ 1e-4
     # relative here, far below the ~0.3% errors. For X = WᵀW = H² the levels are x = λ²,
@@ -327,7 +324,7 @@ def test_dyson_moments_give_the_coulomb_gas_of_width_sqrt_t_in_every_cluster(obs
     targets, temperature = [1.0, 1.0, 3.0, 5.0, 5.0, 5.0], 1e-4
     levels = theory.predicted_levels(
         np.diag(targets),
-        theory.dyson_moments(len(targets), temperature),
+        stationary_moments(len(targets), temperature),
         40_000,
         np.random.default_rng(3),
         observable,
@@ -361,8 +358,8 @@ def test_dyson_moments_give_the_coulomb_gas_of_width_sqrt_t_in_every_cluster(obs
         assert abs(row.sigma - np.sqrt(temperature)) < z * row.sigma_err, row.cluster
 
 
-def test_dyson_moments_are_the_goe_variances():
-    moments = theory.dyson_moments(3, 0.5)
+def test_dyson_stationary_moments_are_the_goe_variances():
+    moments = stationary_moments(3, 0.5)
     assert moments[0, 0, 0, 0] == pytest.approx(0.5)  # diagonal variance T
     assert moments[0, 1, 0, 1] == pytest.approx(0.25)  # off-diagonal T/2
     assert moments[0, 1, 1, 0] == pytest.approx(0.25)  # D symmetric
@@ -374,9 +371,11 @@ def test_dyson_moments_are_the_goe_variances():
 
 def test_invalid_inputs_raise_value_errors():
     with pytest.raises(ValueError, match="noise_kind"):
-        theory.teacher_student_moments(PAIR, None, "dropout", 0.1, 0.1, 8, ROOT_SEED)
-    with pytest.raises(ValueError, match="hidden"):
-        theory.teacher_student_moments(PAIR, (1.0, 1.0, 1.0), "label", 0.1, 0.1, 8, ROOT_SEED)
+        theory.linear_model_moments(np.eye(len(PAIR)), "dropout", 0.1, 0.1, 8)
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["experiments"]["paper"]["hidden"] = [1.0, 1.0, 1.0]
+    with pytest.raises(ConfigError, match=r"experiments\.paper\.hidden has 3 values"):
+        validate_config(config)
     with pytest.raises(ValueError, match="symmetric"):
         theory.stationary_second_moments(
             np.array([[1.0, 0.5], [0.0, 1.0]]), 0.1, 8, theory.injected_noise_moments(2, 0.1, 8)
@@ -384,12 +383,12 @@ def test_invalid_inputs_raise_value_errors():
     with pytest.raises(ValueError, match="covariance"):
         theory.predicted_levels(
             np.eye(2),
-            -theory.dyson_moments(2, 1.0),
+            -stationary_moments(2, 1.0),
             10,
             np.random.default_rng(0),
             "singular_values",
         )
     with pytest.raises(ValueError, match="observable"):
         theory.predicted_levels(
-            np.eye(2), theory.dyson_moments(2, 1.0), 10, np.random.default_rng(0), "eigenvalues"
+            np.eye(2), stationary_moments(2, 1.0), 10, np.random.default_rng(0), "eigenvalues"
         )

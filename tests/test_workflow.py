@@ -8,17 +8,13 @@ import pytest
 import yaml
 from workflow_runs import REPOSITORY, TINY_CONFIG, job_counts, snakemake
 
-from sgd_dyson.analysis import RESIDUAL_COLUMNS
-from sgd_dyson.config import (
-    FIGURES,
-    THEORY_MODELS,
-    matrix_size,
-    singular_value_targets,
-    sweep_table,
-    validate_config,
-)
+from sgd_dyson.config import validate_config
+from sgd_dyson.models import model_of
+from sgd_dyson.plotting import FIGURES
 from sgd_dyson.simulation import snapshot_steps
 from sgd_dyson.spectra import cluster_targets
+from sgd_dyson.stages.scaling import RESIDUAL_COLUMNS
+from sgd_dyson.stages.sweep import experiment_table
 from sgd_dyson.tables import column_names, read_arrow, read_table
 
 pytestmark = pytest.mark.workflow
@@ -31,12 +27,13 @@ def tiny_config() -> dict:
 def test_tiny_study_tables_follow_the_contract(tiny_run):
     config = tiny_config()
     for name, experiment in config["experiments"].items():
+        model = model_of(experiment)
         root = tiny_run / "results" / name
         sweep = read_table(root / "sweep.parquet", "sweep")
-        expected_points = sweep_table(name, experiment, config["seed"])
+        expected_points = experiment_table(name, experiment, config["seed"])
         pd.testing.assert_frame_equal(sweep, expected_points, check_dtype=False)
         clusters = cluster_targets(
-            singular_value_targets(experiment),
+            model.targets(experiment),
             experiment["cluster_tolerance"],
             experiment["observable"],
         )
@@ -45,8 +42,8 @@ def test_tiny_study_tables_follow_the_contract(tiny_run):
         densities = read_table(root / "density_fits.parquet", "density_fits")
         fitted_points = scaling.loc[scaling["replicas"] >= 2, "point"]
         assert set(densities["point"]) == set(fitted_points)  # none without survivors
-        snapshots = snapshot_steps(experiment["steps"], experiment["snapshot_every"])
-        size = matrix_size(experiment)
+        snapshots = snapshot_steps(experiment["steps"], model.snapshot_every(experiment))
+        size = model.matrix_size(experiment)
         for point in sweep["point"]:
             simulated = read_arrow(root / "simulate" / f"{point}.parquet", "simulate")
             spectrum = read_table(root / "spectrum" / f"{point}.parquet", "spectrum")
@@ -61,7 +58,7 @@ def test_tiny_study_tables_follow_the_contract(tiny_run):
         assert list(residuals.columns) == RESIDUAL_COLUMNS
         predicted = (scaling["status"] == "ok") & scaling["mean_spacing_theory"].notna()
         assert len(residuals) == predicted.sum()
-        assert predicted.any() == (experiment["model"] in THEORY_MODELS)
+        assert predicted.any() == model.has_theory(experiment)
         lines = read_table(root / "scaling_fit.parquet", "scaling_fit")
         fitted = (clusters["levels"] >= 2).sum() + ((clusters["levels"] == 2).sum() > 1)
         assert sorted(lines["quantity"]) == sorted(["mean_spacing", "sqrt_pi_sigma"] * fitted)

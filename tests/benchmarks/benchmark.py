@@ -11,8 +11,8 @@ Usage, from the repository root::
 For each case of `cases.CASES` the comparison measures, on this machine and
 in one run:
 
-1. our simulate: `sgd_dyson.models.simulate`, the code the ``simulate`` rule
-   runs, with the settings the workflow builds for that point;
+1. our simulate: the model's `sgd_dyson.models.Model.simulate`, the code the
+   ``simulate`` rule runs, with the settings the workflow builds for that point;
 2. a per-replica reference loop (`reference_loops`), timed on a few replicas
    and scaled linearly to all of them;
 3. the random-number floor (`rng_floor`): only the random draws of our simulate.
@@ -286,9 +286,9 @@ def comparison_section(results: list[dict]) -> str:
     targets = targets_section(results)
     return (
         "## Our simulate, a per-replica loop and the random-number floor\n\n"
-        "- **ours**: `sgd_dyson.models.simulate(model, settings)` with the settings the "
-        "workflow builds for the point (`validate_config`, `sweep_table`, "
-        "`simulation_settings`), no checkpoint, in a fresh process;\n"
+        "- **ours**: `sgd_dyson.models.MODELS[model].simulate(settings)` with the settings "
+        "the workflow builds for the point (`validate_config`, `stages.sweep.experiment_table`, "
+        "`stages.simulate.settings`), no checkpoint, in a fresh process;\n"
         "- **loop**: `reference_loops.py`, one replica and one step at a time, drawing the "
         "mini-batch samples and taking the per-sample gradient;\n"
         "- **floor**: `rng_floor.py`, only the random numbers our simulate draws (same PCG64 "

@@ -25,9 +25,12 @@ from reference_loops import LoopRun, gaussian_rbm_loop, teacher_student_loop
 from rng_floor import FLOORS
 
 import sgd_dyson
-from sgd_dyson import gaussian_rbm, models, seeding, teacher_student
-from sgd_dyson.config import simulation_settings, sweep_table, validate_config
+from sgd_dyson import seeding, simulation
+from sgd_dyson.config import validate_config
+from sgd_dyson.models import MODELS, gaussian_rbm, teacher_student
 from sgd_dyson.spectra import gram_eigenvalues, singular_values
+from sgd_dyson.stages import simulate as simulate_stage
+from sgd_dyson.stages.sweep import experiment_table
 
 LOOP_SEED = 12345
 """Seed of the reference loops' generator (independent of the package's streams)."""
@@ -40,13 +43,13 @@ def workflow_settings(name: str, experiment: dict) -> tuple[str, dict]:
     """The model and the run settings of the experiment's only point, built as the workflow does.
 
     Validation fills the schema's defaults; the point's row of the sweep table
-    carries the seeds; `simulation_settings` turns both into the model's
-    run-class fields (what the ``simulate`` rule passes to `models.simulate`).
+    carries the seeds; `stages.simulate.settings` turns both into the model's
+    run-class fields (what the ``simulate`` rule passes to `Model.simulate`).
     """
     config = validate_config({"seed": SEED, "experiments": {name: deepcopy(experiment)}})
     validated = config["experiments"][name]
-    point = sweep_table(name, validated, config["seed"]).iloc[0].to_dict()
-    return validated["model"], simulation_settings(validated, point)
+    point = experiment_table(name, validated, config["seed"]).iloc[0].to_dict()
+    return validated["model"], simulate_stage.settings(validated, point)
 
 
 def case_settings(case: Case, changes: dict | None = None) -> tuple[str, dict]:
@@ -90,10 +93,10 @@ def timed(function: Callable, *args) -> tuple[float, int, object]:
 
 
 def ours(case_name: str) -> dict:
-    """Time `models.simulate` on the case, as the ``simulate`` rule runs it (no checkpoint)."""
+    """Time `Model.simulate` on the case, as the ``simulate`` rule runs it (no checkpoint)."""
     model, settings = case_settings(CASES[case_name])
     memory_before = peak_rss_mb()  # Python, NumPy, pandas and Snakemake's validator
-    seconds, calls, snapshots = timed(models.simulate, model, settings)
+    seconds, calls, snapshots = timed(MODELS[model].simulate, settings)
     return {
         "seconds": seconds,
         "calls": calls,
@@ -155,11 +158,11 @@ def floor(case_name: str) -> dict:
 
 
 @contextmanager
-def recorded_streams(module: ModuleType) -> Iterator[list]:
-    """Every `seeding.ReplicaStream` that ``module`` creates inside the block, with its kinds.
+def recorded_streams(modules: tuple[ModuleType, ...]) -> Iterator[list]:
+    """Every `seeding.ReplicaStream` that ``modules`` create inside the block, with its kinds.
 
-    Swaps ``module.ReplicaStream`` for a subclass that remembers its instances,
-    and puts the original back afterwards.
+    Swaps each module's ``ReplicaStream`` for a subclass that remembers its
+    instances, and puts the originals back afterwards.
     """
     created = []
 
@@ -168,15 +171,22 @@ def recorded_streams(module: ModuleType) -> Iterator[list]:
             super().__init__(root_seed, point_key, replicas_per_draw, streams)
             created.append((tuple(streams), self))
 
-    original = module.ReplicaStream
-    module.ReplicaStream = RecordedStream
+    originals = [(module, module.ReplicaStream) for module in modules]
+    for module in modules:
+        module.ReplicaStream = RecordedStream
     try:
         yield created
     finally:
-        module.ReplicaStream = original
+        for module, original in originals:
+            module.ReplicaStream = original
 
 
-MODEL_MODULES = {"teacher_student": teacher_student, "gaussian_rbm": gaussian_rbm}
+MODEL_MODULES = {
+    "teacher_student": (teacher_student, simulation),
+    "gaussian_rbm": (gaussian_rbm, simulation),
+}
+"""The modules whose `seeding.ReplicaStream` a model's simulation creates: its own, and
+`simulation` (the initial weights, `simulation.gaussian_initial_weights`)."""
 
 
 def levels_and_centres(
@@ -286,7 +296,7 @@ def compare_floor(model: str, settings: dict) -> dict:
     leaves it (so the same numbers, in the same streams).
     """
     with counted_draws() as ours_counts, recorded_streams(MODEL_MODULES[model]) as recorded:
-        models.simulate(model, settings)
+        MODELS[model].simulate(settings)
     with counted_draws() as floor_counts:
         drawn = FLOORS[model](settings)
     ours_states = {kinds: stream.get_state() for kinds, stream in recorded}
@@ -309,7 +319,7 @@ def check(case_name: str) -> dict:
     """
     case = CASES[case_name]
     model, settings = case_settings(case, case.check_changes)
-    snapshots = models.simulate(model, settings)
+    snapshots = MODELS[model].simulate(settings)
     loop_run = run_loop(model, settings, case.check_loop_replicas)
     finished = np.isfinite(loop_run.weights[-1]).all(axis=(1, 2))
     ours_levels, centres = levels_and_centres(model, settings, snapshots.weights[-1])
@@ -346,11 +356,11 @@ def check(case_name: str) -> dict:
 def scaling(axis: str) -> dict:
     """Time our simulate along one scaling axis (`cases.SCALING_AXES`), one run per value."""
     model, settings = workflow_settings("scaling", scaling_experiment("replicas", 10))
-    models.simulate(model, {**settings, "steps": 10})  # warm-up: first-call costs
+    MODELS[model].simulate({**settings, "steps": 10})  # warm-up: first-call costs
     rows = []
     for value in SCALING_AXES[axis]:
         model, settings = workflow_settings("scaling", scaling_experiment(axis, value))
-        seconds, calls, _ = timed(models.simulate, model, settings)
+        seconds, calls, _ = timed(MODELS[model].simulate, settings)
         rows.append({**scaling_point(axis, value), "seconds": seconds, "calls": calls})
     return {"axis": axis, "rows": rows}
 
@@ -371,7 +381,7 @@ def profile(case_name: str, lines: int = 15) -> dict:
     """cProfile of our simulate on the case: the functions with the most own time."""
     model, settings = case_settings(CASES[case_name])
     profiler = cProfile.Profile()
-    profiler.runcall(models.simulate, model, settings)
+    profiler.runcall(MODELS[model].simulate, settings)
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).strip_dirs().sort_stats("tottime").print_stats(lines)
     return {"text": text.getvalue()}

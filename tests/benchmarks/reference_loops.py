@@ -3,14 +3,14 @@
 Each function trains its replicas one after another, one SGD step at a time,
 on small matrices, drawing the mini-batch samples ``x`` themselves and taking
 the gradient of the per-sample loss. They implement the same models and
-protocols as `sgd_dyson.teacher_student.simulate` and
-`sgd_dyson.gaussian_rbm.simulate`, but none of the package's shortcuts
+protocols as `sgd_dyson.models.teacher_student.simulate` and
+`sgd_dyson.models.gaussian_rbm.simulate`, but none of the package's shortcuts
 (no replica axis, no Wishart or Bartlett sampling of the batch moments, no
 chunked random draws), so the benchmark compares like with like.
 
 The loops are independent of the package: they need only NumPy and the
 settings dictionary the workflow builds for a sweep point
-(`sgd_dyson.config.simulation_settings`). Their random numbers come from one
+(`sgd_dyson.stages.simulate.settings`). Their random numbers come from one
 generator seeded by the caller, so they agree with the package in
 distribution, not number by number.
 """

@@ -1,10 +1,11 @@
 """The random-number floor: only the random draws of the package's simulations.
 
 For one sweep point these functions draw exactly the random numbers that
-`sgd_dyson.teacher_student.simulate` or `sgd_dyson.gaussian_rbm.simulate`
-draws (read off `teacher_student._BatchSource`, `sampling.batch_second_moments`,
-`sampling.goe_matrices`, `gaussian_rbm._gibbs_normals` and the
-``initial_weights`` functions): the same PCG64 generators, seeded by the
+`sgd_dyson.models.teacher_student.simulate` or
+`sgd_dyson.models.gaussian_rbm.simulate` draws (read off
+`teacher_student._BatchSource`, `sampling.batch_second_moments`,
+`sampling.goe_matrices`, `gaussian_rbm._gibbs_normals` and
+`simulation.gaussian_initial_weights`): the same PCG64 generators, seeded by the
 same `numpy.random.SeedSequence` spawn keys, asked for the same
 distributions in the same chunks, and restarted at the same epochs. They do
 nothing with the numbers, so their time is a lower bound for any
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sgd_dyson import gaussian_rbm, teacher_student
+from sgd_dyson.models import gaussian_rbm, teacher_student
 from sgd_dyson.seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
 from sgd_dyson.simulation import chunk_boundaries, snapshot_steps
 

@@ -6,46 +6,42 @@ import re
 
 from pandas import notna
 
-from sgd_dyson.external import external_points
-from sgd_dyson.config import (
-    FIGURES,
-    POINT_TYPES,
-    point_id,
-    canonical,
-    flow_settings,
-    fit_settings,
-    import_settings,
-    matrix_size,
-    THEORY_MODELS,
-    scaling_settings,
-    theory_settings,
-    simulation_settings,
-    spectrum_settings,
-    sweep_settings,
-    sweep_table,
-)
-
-RESULTS = config["results"]
-EXPERIMENTS = config["experiments"]
-# External weights: the points are those found in the files (only their small columns are read).
-for name, experiment in EXPERIMENTS.items():
-    if experiment["model"] == "external":
-        experiment["points"] = external_points(f"experiments.{name}", experiment)
-EXTERNAL_FILES = {
-    (name, point_id(point)): point["files"]
-    for name, experiment in EXPERIMENTS.items()
-    if experiment["model"] == "external"
-    for point in experiment["points"]
-}
-SWEEPS = {
-    name: sweep_table(name, experiment, config["seed"]).set_index("point", drop=False)
-    for name, experiment in EXPERIMENTS.items()
-}
+from sgd_dyson.config import POINT_TYPES, canonical, point_id
+from sgd_dyson import plotting
+from sgd_dyson.models import MODELS
+from sgd_dyson.stages import sweep
 
 
 wildcard_constraints:
-    experiment="|".join(re.escape(name) for name in EXPERIMENTS),
+    experiment="|".join(re.escape(name) for name in config["experiments"]),
     point=r"[A-Za-z]+~[^/]+",
+
+
+RESULTS = config["results"]
+EXPERIMENTS = config["experiments"]
+
+
+def model_of(experiment):
+    """The `Model` of the experiment named ``experiment``."""
+    return MODELS[EXPERIMENTS[experiment]["model"]]
+
+
+# The points of every experiment, found once: external points are read from their
+# files (only the small columns).
+POINTS = {
+    name: model_of(name).points(f"experiments.{name}", experiment)
+    for name, experiment in EXPERIMENTS.items()
+}
+SWEEPS = {
+    name: sweep.table(name, POINTS[name], config["seed"]).set_index("point", drop=False)
+    for name in EXPERIMENTS
+}
+EXTERNAL_FILES = {
+    (name, point_id(point)): point["files"]
+    for name in EXPERIMENTS
+    if not model_of(name).simulated
+    for point in POINTS[name]
+}
 
 
 # Paths: one helper per kind of file; the defaults are the rules' wildcards.
@@ -61,15 +57,10 @@ def imported_file(experiment="{experiment}", point="{point}"):
     return f"{RESULTS}/{experiment}/imported/{point}.parquet"
 
 
-def is_external(experiment):
-    return EXPERIMENTS[experiment]["model"] == "external"
-
-
 def weights_file(experiment, point):
     """The snapshots of a point: simulated, or imported from external files."""
-    return (imported_file if is_external(experiment) else simulate_file)(
-        experiment, point
-    )
+    path = simulate_file if model_of(experiment).simulated else imported_file
+    return path(experiment, point)
 
 
 def spectrum_file(experiment="{experiment}", point="{point}"):
@@ -140,10 +131,10 @@ def report_file():
 
 def all_results():
     """Every per-point table and flow table of every experiment (the report needs the rest)."""
-    files = [flow_file(e) for e in EXPERIMENTS if not is_external(e)]
+    files = [flow_file(e) for e in EXPERIMENTS if model_of(e).simulated]
     for experiment in EXPERIMENTS:
         per_point = [weights_file, spectrum_file, fit_file, density_fit_file]
-        if EXPERIMENTS[experiment]["model"] in THEORY_MODELS:
+        if model_of(experiment).has_theory(EXPERIMENTS[experiment]):
             per_point.append(theory_file)
         files += [
             path(experiment, point)
@@ -151,11 +142,6 @@ def all_results():
             for path in per_point
         ]
     return files
-
-
-def report_category(plot):
-    """Report section of a figure: the eigenvalue flows open the report (sections sort by name)."""
-    return "1. Eigenvalue flow" if plot == "eigenvalue_flow" else "{experiment}"
 
 
 def points(experiment):
@@ -169,7 +155,7 @@ def point_weights(wildcards):
 def flow_input(wildcards):
     """The flow run; for external weights, the snapshots of the flow point itself."""
     experiment = wildcards.experiment
-    if is_external(experiment):
+    if not model_of(experiment).simulated:
         return weights_file(experiment, flow_point(experiment)["point"])
     return flow_file(experiment)
 
@@ -181,7 +167,8 @@ def external_files(wildcards):
 
 def theory_inputs(wildcards):
     """The theory files of an experiment whose model has a theory; none otherwise."""
-    if EXPERIMENTS[wildcards.experiment]["model"] not in THEORY_MODELS:
+    experiment = wildcards.experiment
+    if not model_of(experiment).has_theory(EXPERIMENTS[experiment]):
         return []
     return per_point(theory_file)(wildcards)
 
@@ -193,8 +180,47 @@ def per_point(path):
     ]
 
 
-# What each rule reads of the config, passed as params so that a config edit
-# reruns exactly the jobs it touches.
+# The figures, drawn by the plots rule.
+FIGURES = list(plotting.FIGURES)
+"""The figures of every experiment, in report order (`sgd_dyson.plotting.FIGURES`)."""
+
+
+def figure_inputs(wildcards):
+    """The tables the figure declares it reads (`FigureEntry.inputs`), by name."""
+    files = {
+        "scaling": scaling_file,
+        "scaling_fit": scaling_fit_file,
+        "density_fits": density_fits_file,
+        "spectra": lambda: [
+            spectrum_file(wildcards.experiment, point)
+            for point in points(wildcards.experiment)
+        ],
+        "flow": lambda: flow_input(wildcards),
+    }
+    return {name: files[name]() for name in plotting.FIGURES[wildcards.figure].inputs}
+
+
+def figure_category(wildcards):
+    """Report section of a figure: the eigenvalue flows open the report (sections sort by name)."""
+    if wildcards.figure == "eigenvalue_flow":
+        return "1. Eigenvalue flow"
+    return wildcards.experiment
+
+
+# What each rule reads of the config (a stage module's settings) is passed as params
+# so that a config edit reruns exactly the jobs it touches.
+def experiment_settings(stage_settings):
+    """Params function: ``stage_settings(experiment)`` of the job's experiment."""
+    return lambda wildcards: stage_settings(EXPERIMENTS[wildcards.experiment])
+
+
+def point_settings_of(stage_settings):
+    """Params function: ``stage_settings(experiment, point)`` of the job's point."""
+    return lambda wildcards: stage_settings(
+        EXPERIMENTS[wildcards.experiment], point_of(wildcards)
+    )
+
+
 def flow_point(experiment):
     """The point of the eigenvalue-flow picture: the smallest α/|B| (or T)."""
     return SWEEPS[experiment].sort_values("ratio", kind="stable").iloc[0].to_dict()
@@ -204,22 +230,19 @@ def point_of(wildcards):
     return SWEEPS[wildcards.experiment].loc[wildcards.point].to_dict()
 
 
-def simulation_params(wildcards):
-    return simulation_settings(EXPERIMENTS[wildcards.experiment], point_of(wildcards))
+def point_settings(wildcards):
+    """The point's id and swept parameters (the point columns of its tables)."""
+    point = point_of(wildcards)
+    return canonical(
+        {key: point[key] for key in ["point", *POINT_TYPES] if notna(point[key])}
+    )
 
 
+# Cluster resources (workflow/profiles/slurm): runtime and memory per job.
 SECONDS_PER_WORK_UNIT = 4e-7
-"""Measured cost of a simulation per replica, step and weight entry (× Gibbs work for the RBM),
-start-up included, on one core of the development machine (an upper bound over the models)."""
-
-
-def simulation_work(wildcards):
-    """Replicas × steps × N², times Gibbs sweeps × |B| for the RBM (its chains dominate)."""
-    experiment = EXPERIMENTS[wildcards.experiment]
-    work = experiment["replicas"] * experiment["steps"] * matrix_size(experiment) ** 2
-    if experiment["model"] == "gaussian_rbm":
-        work *= experiment["gibbs_steps"] * point_of(wildcards)["batch_size"]
-    return work
+"""Measured cost of a simulation per work unit (`Model.work`: replica × step × weight entry,
+× Gibbs work for the RBM), start-up included, on one core of the development machine (an
+upper bound over the models)."""
 
 
 def simulate_runtime(wildcards, attempt):
@@ -229,9 +252,10 @@ def simulate_runtime(wildcards, attempt):
     for ``attempt`` times as much and resumes from its in-job checkpoint.
     """
     cluster = config["cluster"]
-    estimate = (
-        cluster["runtime_margin"] * SECONDS_PER_WORK_UNIT * simulation_work(wildcards)
+    work = model_of(wildcards.experiment).work(
+        EXPERIMENTS[wildcards.experiment], point_of(wildcards)
     )
+    estimate = cluster["runtime_margin"] * SECONDS_PER_WORK_UNIT * work
     return attempt * max(cluster["minimum_runtime"], math.ceil(estimate / 60))
 
 
@@ -247,17 +271,12 @@ def simulate_memory(wildcards):
 
     For external weights: ten times the size of the files holding the point.
     """
-    experiment = EXPERIMENTS[wildcards.experiment]
-    if experiment["model"] == "external":
+    experiment, model = EXPERIMENTS[wildcards.experiment], model_of(
+        wildcards.experiment
+    )
+    if not model.simulated:
         size = sum(os.path.getsize(path) for path in external_files(wildcards))
         return 1000 + math.ceil(10 * size / 1e6)
-    snapshots = experiment["steps"] // experiment["snapshot_every"] + 1
-    weights = experiment["replicas"] * snapshots * matrix_size(experiment) ** 2
+    snapshots = experiment["steps"] // model.snapshot_every(experiment) + 1
+    weights = experiment["replicas"] * snapshots * model.matrix_size(experiment) ** 2
     return 1000 + math.ceil(3 * 8 * weights / 1e6)
-
-
-def point_settings(wildcards):
-    point = point_of(wildcards)
-    return canonical(
-        {key: point[key] for key in ["point", *POINT_TYPES] if notna(point[key])}
-    )

@@ -1,3 +1,6 @@
+from sgd_dyson.stages import fit
+
+
 rule fit:
     input:
         spectrum=spectrum_file(),
@@ -16,7 +19,7 @@ rule fit:
         runtime=runtime(10),
     params:
         point=point_settings,
-        settings=lambda wildcards: fit_settings(EXPERIMENTS[wildcards.experiment]),
+        settings=experiment_settings(fit.settings),
     message:
         "Fitting the Coulomb gas and the Wigner surmise to {wildcards.experiment} at {wildcards.point}"
     script:

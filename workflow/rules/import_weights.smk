@@ -1,3 +1,6 @@
+from sgd_dyson.stages import import_weights
+
+
 rule import_weights:
     input:
         external_files,
@@ -15,7 +18,7 @@ rule import_weights:
         runtime=runtime(10),
     params:
         point=point_settings,
-        settings=lambda wildcards: import_settings(EXPERIMENTS[wildcards.experiment]),
+        settings=experiment_settings(import_weights.settings),
         key="experiments.{experiment}",
     message:
         "Reading and checking the external weights of {wildcards.experiment} at {wildcards.point}"

@@ -1,3 +1,6 @@
+from sgd_dyson.stages import plots
+
+
 # Light: runs in the main Snakemake process, also when the others go to a cluster.
 localrules:
     plots,
@@ -5,30 +8,21 @@ localrules:
 
 rule plots:
     input:
-        scaling=scaling_file(),
-        scaling_fit=scaling_fit_file(),
-        spectra=per_point(spectrum_file),
-        density_fits=density_fits_file(),
-        flow=flow_input,
+        unpack(figure_inputs),
     output:
-        **{
-            f"{plot}_{extension}": (
-                report(
-                    plot_file(plot, extension),
-                    caption=f"../report/{plot}.rst",
-                    category=report_category(plot),
-                    labels={"experiment": "{experiment}", "figure": plot},
-                )
-                if extension == "png"
-                else plot_file(plot, extension)
-            )
-            for plot in FIGURES
-            for extension in ["png", "pdf"]
-        },
+        png=report(
+            plot_file("{figure}", "png"),
+            caption="../report/figure.rst",
+            category=figure_category,
+            labels={"experiment": "{experiment}", "figure": "{figure}"},
+        ),
+        pdf=plot_file("{figure}", "pdf"),
     log:
-        log_file("plots", "{experiment}"),
+        log_file("plots", "{experiment}", "{figure}"),
     benchmark:
-        benchmark_file("plots", "{experiment}")
+        benchmark_file("plots", "{experiment}", "{figure}")
+    wildcard_constraints:
+        figure="|".join(FIGURES),
     conda:
         "../../envs/sgd-dyson.yaml"
     threads: 1
@@ -36,12 +30,14 @@ rule plots:
         mem_mb=2000,
         runtime=runtime(10),
     params:
-        observable=lambda wildcards: EXPERIMENTS[wildcards.experiment]["observable"],
-        burn_in=lambda wildcards: EXPERIMENTS[wildcards.experiment]["burn_in"],
-        flow_replicas=lambda wildcards: EXPERIMENTS[wildcards.experiment]["flow"][
-            "replicas"
-        ],
+        labels=lambda wildcards: plots.labels(EXPERIMENTS[wildcards.experiment]),
+        settings=lambda wildcards: plots.settings(
+            EXPERIMENTS[wildcards.experiment], wildcards.figure
+        ),
+        caption=lambda wildcards: plots.caption(
+            wildcards.experiment, EXPERIMENTS[wildcards.experiment], wildcards.figure
+        ),
     message:
-        "Figures of {wildcards.experiment}"
+        "Figure {wildcards.figure} of {wildcards.experiment}"
     script:
         "../scripts/plots.py"

@@ -1,3 +1,6 @@
+from sgd_dyson.stages import front_page
+
+
 # Light: run in the main Snakemake process, also when the others go to a cluster.
 localrules:
     front_page,
@@ -28,8 +31,10 @@ rule front_page:
         mem_mb=1000,
         runtime=runtime(5),
     params:
-        experiments=list(EXPERIMENTS),
-        models=[experiment["model"] for experiment in EXPERIMENTS.values()],
+        experiments=[
+            front_page.settings(name, model_of(name), experiment)
+            for name, experiment in EXPERIMENTS.items()
+        ],
     message:
         "The report's front page: every experiment's slope next to the theory"
     script:

@@ -1,3 +1,6 @@
+from sgd_dyson.stages import plots, scaling
+
+
 # Light: runs in the main Snakemake process, also when the others go to a cluster.
 localrules:
     scaling,
@@ -37,7 +40,10 @@ rule scaling:
         mem_mb=1000,
         runtime=runtime(10),
     params:
-        settings=lambda wildcards: scaling_settings(EXPERIMENTS[wildcards.experiment]),
+        settings=experiment_settings(scaling.settings),
+        description=lambda wildcards: plots.description(
+            wildcards.experiment, EXPERIMENTS[wildcards.experiment]
+        ),
     message:
         "Collecting the fits of {wildcards.experiment} against the scaling variable"
     script:

@@ -1,3 +1,6 @@
+from sgd_dyson.stages import spectrum
+
+
 rule spectrum:
     input:
         weights=point_weights,
@@ -14,7 +17,7 @@ rule spectrum:
         mem_mb=simulate_memory,
         runtime=runtime(10),
     params:
-        settings=lambda wildcards: spectrum_settings(EXPERIMENTS[wildcards.experiment]),
+        settings=experiment_settings(spectrum.settings),
     message:
         "Spectra of the weights of {wildcards.experiment} at {wildcards.point}"
     script:

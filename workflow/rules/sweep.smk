@@ -1,3 +1,6 @@
+from sgd_dyson.stages import sweep
+
+
 # Light: runs in the main Snakemake process, also when the others go to a cluster.
 localrules:
     sweep,
@@ -19,7 +22,9 @@ rule sweep:
     params:
         experiment="{experiment}",
         root_seed=config["seed"],
-        settings=lambda wildcards: sweep_settings(EXPERIMENTS[wildcards.experiment]),
+        settings=lambda wildcards: sweep.settings(
+            EXPERIMENTS[wildcards.experiment], POINTS[wildcards.experiment]
+        ),
     message:
         "Listing the sweep points of {wildcards.experiment}"
     script:

@@ -1,3 +1,6 @@
+from sgd_dyson.stages import theory
+
+
 rule theory:
     output:
         theory=theory_file(),
@@ -13,9 +16,7 @@ rule theory:
         runtime=runtime(10),
     params:
         point=point_settings,
-        settings=lambda wildcards: theory_settings(
-            EXPERIMENTS[wildcards.experiment], point_of(wildcards)
-        ),
+        settings=point_settings_of(theory.settings),
     message:
         "Predicting the stationary spectrum of {wildcards.experiment} at {wildcards.point}"
     script:

@@ -2,8 +2,8 @@
 
 import logging
 
-from sgd_dyson.external import point_snapshots, simulate_columns
 from sgd_dyson.logs import log_to
+from sgd_dyson.models.external import point_snapshots, simulate_columns
 from sgd_dyson.tables import provenance, write_table
 
 log_to(snakemake.log[0])

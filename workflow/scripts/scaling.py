@@ -4,9 +4,14 @@ import logging
 
 import pandas as pd
 
-from sgd_dyson.analysis import density_fits_table, residual_table, scaling_fits, scaling_table
 from sgd_dyson.logs import log_to
-from sgd_dyson.report import fits_display, numbers_display, table_page
+from sgd_dyson.report.tables import fits_display, numbers_display, table_page
+from sgd_dyson.stages.scaling import (
+    density_fits_table,
+    residual_table,
+    scaling_fits,
+    scaling_table,
+)
 from sgd_dyson.tables import atomic_path, provenance, read_table, write_table
 
 log_to(snakemake.log[0])

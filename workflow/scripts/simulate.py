@@ -3,10 +3,10 @@
 import logging
 
 from sgd_dyson import __version__
-from sgd_dyson.analysis import simulate_columns
 from sgd_dyson.logs import log_to
-from sgd_dyson.models import simulate
+from sgd_dyson.models import MODELS
 from sgd_dyson.simulation import Checkpoint
+from sgd_dyson.stages.simulate import columns
 from sgd_dyson.tables import provenance, settings_sha256, write_table
 
 log_to(snakemake.log[0])
@@ -18,7 +18,7 @@ checkpoint = Checkpoint(
     # Read from the config, not passed as a param: changing it must rerun nothing.
     interval=snakemake.config["checkpoint_every"],
 )
-snapshots = simulate(model, settings, checkpoint)
+snapshots = MODELS[model].simulate(settings, checkpoint)
 outcome = {
     "replicas": settings["replicas"],
     "diverged_replicas": snapshots.diverged_replicas,
@@ -32,7 +32,7 @@ if snapshots.diverged_replicas:
         snapshots.first_divergence_step,
     )
 write_table(
-    simulate_columns(snapshots, settings),
+    columns(snapshots, settings),
     snakemake.output.weights,
     "simulate",
     provenance(run, run=outcome),

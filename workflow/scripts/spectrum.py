@@ -1,14 +1,14 @@
 """Rule spectrum: singular values of W and eigenvalues of X = WᵀW for every snapshot."""
 
-from sgd_dyson.analysis import spectrum_columns
 from sgd_dyson.logs import log_to
+from sgd_dyson.stages import spectrum
 from sgd_dyson.tables import provenance, read_arrow, table_metadata, weight_matrices, write_table
 
 log_to(snakemake.log[0])
 settings = snakemake.params.settings
 source = snakemake.input.weights
 table = read_arrow(source, "simulate")
-columns = spectrum_columns(
+columns = spectrum.columns(
     table.drop_columns(["weights"]).to_pandas(),
     weight_matrices(table, source),
     settings["targets"],

@@ -13,10 +13,9 @@ import sys
 import numpy as np
 import pandas as pd
 
-from .external import POINT, ExternalDataError, simulate_columns
+from .models.base import POINT_TYPES
+from .models.external import POINT, ExternalDataError, simulate_columns
 from .tables import write_table
-
-POINT_TYPES = {"learning_rate": float, "batch_size": int, "noise": float}
 
 
 def archive_point(

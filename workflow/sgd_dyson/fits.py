@@ -40,6 +40,10 @@ def coulomb_gas_width(levels: np.ndarray, beta: float = 1.0) -> tuple[float, flo
     return center, sigma
 
 
+SPACING_AND_WIDTH = ("mean_spacing", "center", "sigma")
+"""The names of `spacing_and_width`'s estimates, in its order."""
+
+
 def spacing_and_width(levels: np.ndarray) -> np.ndarray:
     """``[⟨S⟩, x0, σ]`` of a cluster's ``(samples, n)`` levels; ⟨S⟩ is NaN for a single level.
 

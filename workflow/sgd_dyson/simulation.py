@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .seeding import ReplicaStream
+from .seeding import ReplicaStream, Stream
 from .tables import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -214,3 +214,19 @@ def surviving_snapshots(
         diverged_replicas=int(is_diverged.sum()),
         first_divergence_step=first_divergence_step,
     )
+
+
+def gaussian_initial_weights(
+    root_seed: int, point_seed: int, draws: list[int], size: int, scale: float
+) -> np.ndarray:
+    """Initial weights with i.i.d. ``N(0, scale²)`` entries: ``(replicas, size, size)``.
+
+    ``draws`` gives the replicas of each dataset draw; the normals come in
+    blocks of replicas (`seeding.ReplicaStream`), so the first blocks do not
+    depend on the replica count.
+    """
+    stream = ReplicaStream(root_seed, point_seed, draws, (Stream.INITIAL_WEIGHTS,))
+    sample = stream.sample(
+        lambda generator, shape: generator.standard_normal((*shape, size, size)), 1
+    )
+    return scale * sample[0]

@@ -37,12 +37,14 @@ class Column:
     description: str
 
 
-_POINT = [  # what a model does not sweep is null
+POINT_FIELDS = [  # what a model does not sweep is null
     Column("learning_rate", pa.float64(), "1", "learning rate α (SGD, RBM)"),
     Column("batch_size", pa.int64(), "samples", "mini-batch size |B| (SGD, RBM chains)"),
     Column("noise", pa.float64(), "1", "noise scale ε: injected GOE scale or label std (SGD)"),
     Column("temperature", pa.float64(), "1", "temperature T (Dyson model)"),
 ]
+POINT_COLUMNS = [column.name for column in POINT_FIELDS]
+"""The swept parameters of every model: the point columns of the tables."""
 _CLUSTER_STATISTICS = [
     Column("cluster", pa.int64(), "1", "degenerate group of the target, 0 = lowest"),
     Column("levels", pa.int64(), "1", "number of levels in the cluster"),
@@ -100,7 +102,7 @@ SCHEMAS: dict[str, list[Column]] = {
     "sweep": [
         Column("experiment", pa.string(), "", "experiment name"),
         Column("point", pa.string(), "", "point id, the {point} of file names"),
-        *_POINT,
+        *POINT_FIELDS,
         Column("ratio", pa.float64(), "1", "effective temperature: α/|B|, or T (Dyson)"),
         Column("scans", pa.list_(pa.string()), "", "names of the sweep grids holding the point"),
         Column("root_seed", pa.int64(), "", "config seed"),
@@ -116,7 +118,7 @@ SCHEMAS: dict[str, list[Column]] = {
         Column("rows", pa.int64(), "1", "rows of W"),
         Column("cols", pa.int64(), "1", "columns of W"),
         Column("weights", pa.list_(pa.float64()), "1", "W, row-major"),
-        *_POINT,
+        *POINT_FIELDS,
     ],
     "spectrum": [
         Column("replica", pa.int64(), "1", "replica index within the point"),
@@ -127,20 +129,20 @@ SCHEMAS: dict[str, list[Column]] = {
         Column("gram_eigenvalue", pa.float64(), "1", "eigenvalue x = λ² of X = WᵀW"),
         Column("cluster", pa.int64(), "1", "degenerate group of the teacher, 0 = lowest"),
         Column("target_singular_value", pa.float64(), "1", "teacher singular value of the level"),
-        *_POINT,
+        *POINT_FIELDS,
     ],
-    "fit": [Column("point", pa.string(), "", "point id"), *_POINT, *_CLUSTER_STATISTICS],
-    "density_fit": [Column("point", pa.string(), "", "point id"), *_POINT, *_DENSITY_FIT],
+    "fit": [Column("point", pa.string(), "", "point id"), *POINT_FIELDS, *_CLUSTER_STATISTICS],
+    "density_fit": [Column("point", pa.string(), "", "point id"), *POINT_FIELDS, *_DENSITY_FIT],
     "density_fits": [
         Column("experiment", pa.string(), "", "experiment name"),
         Column("point", pa.string(), "", "point id"),
-        *_POINT,
+        *POINT_FIELDS,
         Column("ratio", pa.float64(), "1", "effective temperature: α/|B|, or T (Dyson)"),
         *_DENSITY_FIT,
     ],
     "theory": [
         Column("point", pa.string(), "", "point id"),
-        *_POINT,
+        *POINT_FIELDS,
         Column("cluster", pa.int64(), "1", "degenerate group of the target, 0 = lowest"),
         Column("levels", pa.int64(), "1", "number of levels in the cluster"),
         Column("target", pa.float64(), "observable", "target value of the cluster's levels"),
@@ -156,13 +158,13 @@ SCHEMAS: dict[str, list[Column]] = {
     "scaling": [
         Column("experiment", pa.string(), "", "experiment name"),
         Column("point", pa.string(), "", "point id"),
-        *_POINT,
+        *POINT_FIELDS,
         Column("ratio", pa.float64(), "1", "effective temperature: α/|B|, or T (Dyson)"),
         Column("amplitude", pa.float64(), "1", "amplitude A: ε² (SGD), x* (RBM), 1 (Dyson)"),
         Column("scale", pa.float64(), "1", "scaling variable sqrt(ratio × amplitude)"),
         Column("scans", pa.list_(pa.string()), "", "names of the sweep grids holding the point"),
         *_CLUSTER_STATISTICS,
-        Column("continuum_slope", pa.float64(), "observable", "continuum ⟨S⟩/scale (see analysis)"),
+        Column("continuum_slope", pa.float64(), "observable", "continuum ⟨S⟩ / scale"),
         Column("mean_spacing_theory", pa.float64(), "observable", "exact stationary ⟨S⟩ (theory)"),
         Column("mean_spacing_theory_err", pa.float64(), "observable", "its Monte-Carlo error"),
         Column("sigma_theory", pa.float64(), "observable", "exact stationary σ (theory)"),

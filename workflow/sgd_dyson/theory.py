@@ -1,6 +1,6 @@
 """Exact stationary second moments of online SGD, and the level statistics they predict.
 
-Teacher–student model (`teacher_student`): with ``D = W − W*`` online SGD is the
+Teacher–student model (`models.teacher_student`): with ``D = W − W*`` online SGD is the
 linear random recursion
 
     D ← D − α (G D Ĉ + A),        G = ZᵀZ,
@@ -26,13 +26,13 @@ eigenvalues decide mean-square stability exactly.
 Gaussian closure: the true stationary law of ``D`` has the same second
 moments but, through the multiplicative noise, slightly heavier tails) and
 `predicted_cluster_statistics` reduces them with the estimators of the fit
-stage (`analysis`), so the theory can be put next to the measured tables.
+stage (`stages.fit`), so the theory can be put next to the measured tables.
 """
 
 import numpy as np
 import pandas as pd
 
-from .fits import spacing_and_width
+from .fits import SPACING_AND_WIDTH, spacing_and_width
 from .spectra import (
     OBSERVABLE_COLUMNS,
     cluster_targets,
@@ -41,9 +41,19 @@ from .spectra import (
     singular_values,
 )
 from .statistics import equal_groups, jackknife
-from .teacher_student import hidden_matrix
 
-NOISE_KINDS = ("injected", "label")
+PREDICTED_COLUMNS = [
+    "cluster",
+    "levels",
+    "target",
+    "mean_spacing",
+    "mean_spacing_err",
+    "sigma",
+    "sigma_err",
+    "center",
+    "center_err",
+]
+"""The columns of `predicted_cluster_statistics`."""
 
 NEGATIVE_EIGENVALUE_TOLERANCE = 1e-10
 """Covariance eigenvalues above ``−tolerance × largest`` count as round-off and are clipped to 0."""
@@ -269,32 +279,25 @@ def online_regression_variance(
     return learning_rate * noise**2 / denominator
 
 
-def teacher_student_moments(
-    teacher: tuple[float, ...],
-    hidden: tuple[float, ...] | None,
+NOISE_KINDS = ("injected", "label")
+
+
+def linear_model_moments(
+    gram: np.ndarray,
     noise_kind: str,
     noise: float,
     learning_rate: float,
     batch_size: int,
-    root_seed: int,
     exact: bool = True,
 ) -> np.ndarray:
-    """Stationary ``E[D_ij D_kl]`` of the online teacher–student model, ``D = W − W*``.
+    """Stationary ``E[D_ij D_kl]`` of online SGD on ``½|Z D x|²`` with ``G = ZᵀZ = gram``.
 
-    ``G = ZᵀZ`` with ``Z = teacher_student.hidden_matrix(hidden, root_seed)``
-    (the simulation's hidden layer), or ``G = 1`` when ``hidden`` is None;
-    the noise moments by ``noise_kind`` (`injected_noise_moments`,
-    `label_noise_moments`). ``exact=False`` gives `continuum_second_moments`.
-    The teacher only sets ``N``: the moments of ``D`` do not depend on ``W*``.
+    The noise moments by ``noise_kind`` (`injected_noise_moments`,
+    `label_noise_moments`); ``exact=False`` gives `continuum_second_moments`.
+    For the teacher–student model ``D = W − W*``: the moments do not depend
+    on the teacher.
     """
-    size = len(teacher)
-    if hidden is None:
-        gram = np.eye(size)
-    else:
-        if len(hidden) != size:
-            raise ValueError(f"hidden has {len(hidden)} singular values, the teacher {size}")
-        layer = hidden_matrix(tuple(hidden), root_seed)
-        gram = layer.T @ layer
+    size = len(gram)
     if noise_kind == "injected":
         noise_moments = injected_noise_moments(size, noise, batch_size)
     elif noise_kind == "label":
@@ -303,15 +306,6 @@ def teacher_student_moments(
         raise ValueError(f"unknown noise_kind {noise_kind!r}, expected one of {NOISE_KINDS}")
     solver = stationary_second_moments if exact else continuum_second_moments
     return solver(gram, learning_rate, batch_size, noise_moments)
-
-
-def dyson_moments(size: int, temperature: float) -> np.ndarray:
-    """``E[D_ij D_kl] = (T/2)(δ_ik δ_jl + δ_il δ_jk)``: the Dyson model's stationary GOE law.
-
-    Diagonal variance ``T``, off-diagonal ``T/2`` (`dyson` module docstring);
-    ``D`` is symmetric, so the covariance has rank ``N(N + 1)/2``.
-    """
-    return injected_noise_moments(size, np.sqrt(temperature / 2), 1)
 
 
 def _covariance_factor(moments: np.ndarray) -> np.ndarray:
@@ -338,7 +332,7 @@ def predicted_levels(
     ``D`` has the second moments ``moments`` (``M_ijkl = E[D_ij D_kl]``, read as an
     ``N² × N²`` covariance of ``vec D``); ``observable`` is ``singular_values``
     or ``gram_eigenvalues`` (eigenvalues of ``WᵀW``), computed by `spectra`.
-    This is a Gaussian closure: exact for the Dyson model (`dyson_moments`,
+    This is a Gaussian closure: exact for the Dyson model (`models.dyson.stationary_moments`,
     where ``W`` is symmetric and, for positive targets, its singular values are
     its eigenvalues) and for the continuum SGD limit; for discrete SGD only the
     second moments are exact.
@@ -382,8 +376,7 @@ def predicted_cluster_statistics(
     for cluster in clusters.itertuples(index=False):
         estimate, error = jackknife(spacing_and_width, levels[:, labels == cluster.cluster], groups)
         row = {"cluster": cluster.cluster, "levels": cluster.levels, "target": cluster.target}
-        # spacing_and_width returns [⟨S⟩, x0, σ]; the table lists ⟨S⟩, σ, x0.
-        for name, index in (("mean_spacing", 0), ("sigma", 2), ("center", 1)):
-            row[name], row[f"{name}_err"] = estimate[index], error[index]
+        for name, value, value_error in zip(SPACING_AND_WIDTH, estimate, error, strict=True):
+            row[name], row[f"{name}_err"] = value, value_error
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=PREDICTED_COLUMNS)

@@ -1,4 +1,4 @@
-"""The pipeline's analysis on the Dyson null model, whose answer is known exactly.
+"""The pipeline's stages on the Dyson null model, whose answer is known exactly.
 
 The stationary law of the matrix Ornstein–Uhlenbeck process is the GOE
 Coulomb gas at temperature T: each degenerate cluster has width σ² = T, a pair
@@ -12,16 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sgd_dyson.analysis import (
-    ALL_PAIRS,
-    fit_tables,
-    point_status,
-    scaling_fits,
-    scaling_table,
-    simulate_columns,
-    spectrum_columns,
-)
-from sgd_dyson.dyson import DysonRun, simulate
+from sgd_dyson.models.dyson import DysonRun, simulate
+from sgd_dyson.stages import fit as fit_stage
+from sgd_dyson.stages import simulate as simulate_stage
+from sgd_dyson.stages import spectrum as spectrum_stage
+from sgd_dyson.stages.scaling import ALL_PAIRS, scaling_fits, scaling_table
 
 TARGET = (1.0, 1.0, 2.0, 2.0, 2.0, 3.5)
 TEMPERATURE = 1.0e-4
@@ -48,7 +43,7 @@ def dyson_snapshots() -> tuple[pd.DataFrame, np.ndarray]:
         point_seed=1,
     )
     snapshots = simulate(run)
-    columns = simulate_columns(snapshots, POINT)
+    columns = simulate_stage.columns(snapshots, POINT)
     scalars = pd.DataFrame({k: v for k, v in columns.items() if k != "weights"})
     return scalars, snapshots.weights.swapaxes(0, 1).reshape(-1, 6, 6)
 
@@ -58,7 +53,7 @@ POINT = {"point": "T~0.0001", "temperature": TEMPERATURE}
 
 @pytest.fixture(scope="module")
 def fitted(dyson_snapshots) -> tuple[pd.DataFrame, pd.DataFrame]:
-    spectrum = pd.DataFrame(spectrum_columns(*dyson_snapshots, TARGET, 1e-6))
+    spectrum = pd.DataFrame(spectrum_stage.columns(*dyson_snapshots, TARGET, 1e-6))
     settings = {
         "targets": list(TARGET),
         "cluster_tolerance": 1e-6,
@@ -69,12 +64,12 @@ def fitted(dyson_snapshots) -> tuple[pd.DataFrame, pd.DataFrame]:
         "surmise_bins": 20,
         "reference_samples": 20000,
     }
-    return fit_tables(spectrum, POINT, settings, {"replicas": 2000, "diverged_replicas": 0})
+    return fit_stage.tables(spectrum, POINT, settings, {"replicas": 2000, "diverged_replicas": 0})
 
 
 def test_clusters_found_in_the_gaps_of_the_data_are_the_targets_clusters(dyson_snapshots):
-    given = spectrum_columns(*dyson_snapshots, TARGET, 1e-6)
-    found = spectrum_columns(*dyson_snapshots, "auto", 1e-6, burn_in=BURN_IN, separation=3.0)
+    given = spectrum_stage.columns(*dyson_snapshots, TARGET, 1e-6)
+    found = spectrum_stage.columns(*dyson_snapshots, "auto", 1e-6, burn_in=BURN_IN, separation=3.0)
     np.testing.assert_array_equal(found["cluster"], given["cluster"])
     # The found target is the cluster's mean level: the target up to the repulsion
     # shift (≤ 2e-4 here) and the statistical error of a mean over 2000 × 10 snapshots.
@@ -82,7 +77,7 @@ def test_clusters_found_in_the_gaps_of_the_data_are_the_targets_clusters(dyson_s
         found["target_singular_value"], given["target_singular_value"], atol=5e-4
     )
     # Below the repulsion between degenerate levels every level is its own cluster.
-    split = spectrum_columns(*dyson_snapshots, "auto", 1e-6, burn_in=BURN_IN, separation=0.1)
+    split = spectrum_stage.columns(*dyson_snapshots, "auto", 1e-6, burn_in=BURN_IN, separation=0.1)
     assert np.unique(split["cluster"]).size == len(TARGET)
 
 
@@ -160,7 +155,7 @@ def test_scaling_fit_has_slope_sqrt_pi_and_a_line_through_all_pairs():
     fits = pd.DataFrame(rows)
     sweep = fits.drop_duplicates("point")[["point", "ratio"]].assign(experiment="toy", scans=None)
     scaling = scaling_table(
-        sweep, fits.drop(columns=["experiment", "ratio"]), "one", "singular_values"
+        sweep, fits.drop(columns=["experiment", "ratio"]), "one", "singular_values", "coulomb_gas"
     )
     lines = scaling_fits(scaling).set_index(["quantity", "cluster"])
     assert set(lines.index.get_level_values("cluster")) == {0, 2, ALL_PAIRS}
@@ -174,4 +169,4 @@ def test_scaling_fit_has_slope_sqrt_pi_and_a_line_through_all_pairs():
     [(10, 0, "ok"), (10, 3, "diverged"), (10, 10, "all_diverged")],
 )
 def test_point_status_names_divergence(replicas, diverged, status):
-    assert point_status(replicas, diverged) == status
+    assert fit_stage.point_status(replicas, diverged) == status

@@ -39,9 +39,11 @@ from functools import partial
 
 import numpy as np
 
-from .sampling import goe_matrices
-from .seeding import ReplicaStream, Stream
-from .simulation import Checkpoint, Snapshots, Trajectory, diverged
+from ..sampling import goe_matrices
+from ..seeding import ReplicaStream, Stream
+from ..simulation import Checkpoint, Snapshots, Trajectory, diverged
+from ..theory import injected_noise_moments
+from .base import ConfigError, Labels, Model, run_of, simulated_description
 
 CHUNK_ELEMENTS = 2**22
 """Upper bound on the elements of one chunk's per-step random arrays (memory)."""
@@ -151,3 +153,94 @@ def simulate(run: DysonRun, checkpoint: Checkpoint | None = None) -> Snapshots:
             )
         trajectory.end_chunk(end, deviation + target)
     return trajectory.snapshots(np.zeros(run.replicas, dtype=int))
+
+
+def stationary_moments(size: int, temperature: float) -> np.ndarray:
+    """``E[D_ij D_kl] = (T/2)(δ_ik δ_jl + δ_il δ_jk)``: the stationary GOE law of ``D = H − H*``.
+
+    Diagonal variance ``T``, off-diagonal ``T/2`` (module docstring); ``D`` is
+    symmetric, so the covariance has rank ``N(N + 1)/2``.
+    """
+    return injected_noise_moments(size, np.sqrt(temperature / 2), 1)
+
+
+# --- The model's declaration ----------------------------------------------------------
+
+MARGIN = 8.0
+"""Targets must exceed this many thermal widths sqrt(T): H stays positive definite."""
+
+
+class Dyson(Model):
+    """The matrix Ornstein–Uhlenbeck null model, whose stationary law is the GOE Coulomb gas."""
+
+    name = "dyson"
+    title = "Dyson null model"
+    parameters = ("temperature",)
+    run = DysonRun
+    amplitude_kind = "one"
+
+    def check(self, key: str, experiment: dict) -> None:
+        super().check(key, experiment)
+        hottest = max(t for grid in experiment["sweep"] for t in grid["temperature"])
+        if min(experiment["target"]) < MARGIN * hottest**0.5:
+            raise ConfigError(
+                f"config: {key}.target has {min(experiment['target'])}, below "
+                f"{MARGIN:g} sqrt(T) = {MARGIN * hottest**0.5:.3g} at the highest "
+                "temperature: H could lose positive definiteness and its singular values "
+                "would no longer be its eigenvalues"
+            )
+
+    def run_settings(self, experiment: dict, point: dict) -> dict:
+        """`Model.run_settings` with ``H* = diag(target)`` in ascending order."""
+        settings = super().run_settings(experiment, point)
+        settings["target"] = sorted(float(value) for value in settings["target"])
+        return settings
+
+    def simulate(self, settings: dict, checkpoint: Checkpoint | None = None) -> Snapshots:
+        return simulate(run_of(DysonRun, settings), checkpoint)
+
+    def matrix_size(self, experiment: dict) -> int:
+        return len(experiment["target"])
+
+    def targets(self, experiment: dict) -> list[float]:
+        """The target spectrum of ``H*``."""
+        return sorted(float(value) for value in experiment["target"])
+
+    def continuum(self, experiment: dict) -> str:
+        return "coulomb_gas"
+
+    def has_theory(self, experiment: dict) -> bool:
+        return True
+
+    def theory_settings(self, experiment: dict, point: dict) -> dict:
+        return {"target": experiment["target"], "temperature": point["temperature"]}
+
+    def stationary_law(self, settings: dict, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``H*`` and the GOE `stationary_moments` (exact in continuous time: both the same)."""
+        center = np.diag(settings["target"])
+        return center, stationary_moments(len(center), settings["temperature"])
+
+    def labels(self, experiment: dict) -> Labels:
+        return Labels(
+            parameters=self.parameters,
+            ratio="T",
+            ratio_name="temperature T",
+            scale="√T",
+            amplitude="A = 1",
+            step="time step",
+            process="the Dyson Brownian motion",
+            discrete_time=False,
+            description=simulated_description("Dyson null model", experiment, "time steps"),
+            continuum_note=(
+                "Dashed: the continuum two-level Coulomb gas, a = √π ≈ 1.772, exact for the pair "
+                "of this null model (the mean neighbour spacing of a larger cluster is a smaller "
+                "multiple of √T)."
+            ),
+            theory_note=(
+                "Small black crosses: the predicted ⟨S⟩ of each point and cluster, sampled "
+                "(Monte Carlo) from the exact GOE stationary law of this null model."
+            ),
+        )
+
+
+MODEL = Dyson()

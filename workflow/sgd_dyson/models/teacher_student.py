@@ -23,9 +23,11 @@ from functools import partial
 
 import numpy as np
 
-from .sampling import batch_second_moments, goe_matrices
-from .seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
-from .simulation import Checkpoint, Snapshots, Trajectory, diverged
+from .. import theory
+from ..sampling import batch_second_moments, goe_matrices
+from ..seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
+from ..simulation import Checkpoint, Snapshots, Trajectory, diverged, gaussian_initial_weights
+from .base import ConfigError, Labels, Model, run_of, sgd_labels, simulated_description
 
 CHUNK_ELEMENTS = 2**20
 """Upper bound on the elements of one chunk's per-step random arrays (memory, and speed:
@@ -98,13 +100,7 @@ def hidden_matrix(singular_values: tuple[float, ...], root_seed: int) -> np.ndar
 
 def hidden_layer(run: TeacherStudentRun) -> np.ndarray | None:
     """``Z`` of ``run`` (`hidden_matrix`), or None without a hidden layer."""
-    if run.hidden is None:
-        return None
-    if len(run.hidden) != run.size:
-        raise ValueError(
-            f"hidden has {len(run.hidden)} singular values, the teacher {run.size}: Z must be N×N"
-        )
-    return hidden_matrix(run.hidden, run.root_seed)
+    return None if run.hidden is None else hidden_matrix(run.hidden, run.root_seed)
 
 
 class _BatchSource:
@@ -298,17 +294,13 @@ def composed_steps(
 
 def initial_weights(run: TeacherStudentRun) -> np.ndarray:
     """Initial weights with i.i.d. ``N(0, init_scale²)`` entries: ``(replicas, N, N)``."""
-    stream = ReplicaStream(
+    return gaussian_initial_weights(
         run.root_seed,
         run.point_seed,
         draw_sizes(run.replicas, run.dataset_draws),
-        (Stream.INITIAL_WEIGHTS,),
+        run.size,
+        run.init_scale,
     )
-    sample = stream.sample(
-        lambda generator, shape: generator.standard_normal((*shape, run.size, run.size)),
-        1,
-    )
-    return run.init_scale * sample[0]
 
 
 def simulate(run: TeacherStudentRun, checkpoint: Checkpoint | None = None) -> Snapshots:
@@ -377,3 +369,144 @@ def _end_chunk(trajectory: Trajectory, weights: np.ndarray, end: int, threshold:
     """Mark and reset the replicas diverged by step ``end``, then close the chunk."""
     weights[trajectory.mark_diverged(diverged(weights, threshold), end)] = 0.0
     trajectory.end_chunk(end, weights)
+
+
+# --- The model's declaration ----------------------------------------------------------
+
+CONTINUUM_NOTE = (
+    "Dashed: the continuum two-level Coulomb gas, ⟨S⟩ = √π σ with σ² = α ε²/|B|, "
+    "a = √π ≈ 1.772 for a pair of singular values (the paper: a = 1.88 ± 0.03)."
+)
+HIDDEN_CONTINUUM_NOTE = (
+    "Dashed: the continuum limit of the stationary theory (the Lyapunov solution with "
+    "G = ZᵀZ), per cluster: behind a hidden layer the levels of a pair relax at different "
+    "speeds, so its slope is not the Coulomb gas's √π."
+)
+THEORY_NOTE = (
+    "Small black crosses: the exact discrete-time stationary prediction of ⟨S⟩ at each point "
+    "(Monte Carlo), which keeps the O(α) and multiplicative mini-batch terms the continuum "
+    "drops; points where SGD is not mean-square stable have none. The measured points should "
+    "sit on the crosses even where they leave the straight line."
+)
+
+
+class TeacherStudent(Model):
+    """Linear teacher–student regression ``y = Z W* x`` trained by plain SGD."""
+
+    name = "teacher_student"
+    title = "teacher–student SGD"
+    parameters = ("learning_rate", "batch_size", "noise")
+    run = TeacherStudentRun
+    amplitude_kind = "noise_squared"
+
+    def check_given(self, key: str, experiment: dict) -> None:
+        if "dataset_size" in experiment and "batches_per_epoch" in experiment:
+            raise ConfigError(
+                f"config: {key} sets both dataset_size and batches_per_epoch; keep one"
+            )
+
+    def check(self, key: str, experiment: dict) -> None:
+        super().check(key, experiment)
+        if experiment["replicas"] < 2 * experiment["dataset_draws"]:
+            raise ConfigError(
+                f"config: {key}.replicas = {experiment['replicas']} gives fewer than "
+                f"two replicas to each of {key}.dataset_draws = {experiment['dataset_draws']}"
+            )
+        for setting in ("teacher", "hidden"):
+            values = experiment.get(setting, [None] * experiment["size"])
+            if len(values) != experiment["size"]:
+                raise ConfigError(
+                    f"config: {key}.{setting} has {len(values)} values "
+                    f"but {key}.size is {experiment['size']}"
+                )
+        if "dataset_size" in experiment:
+            self._check_dataset_size(key, experiment)
+        if experiment["dataset"] == "paper" and experiment["noise_kind"] == "label":
+            raise ConfigError(
+                f"config: {key}.noise_kind = label with {key}.dataset = paper gives every "
+                "replica of a draw the same data and labels, so replicas differ only by their "
+                "initial weights and have no stationary spread; use dataset per_replica or online"
+            )
+
+    @staticmethod
+    def _check_dataset_size(key: str, experiment: dict) -> None:
+        if experiment["dataset"] == "online":
+            raise ConfigError(
+                f"config: {key}.dataset_size is set but {key}.dataset = online draws fresh "
+                "samples every step; remove it or choose dataset paper or per_replica"
+            )
+        for index, grid in enumerate(experiment["sweep"]):
+            too_large = [size for size in grid["batch_size"] if size > experiment["dataset_size"]]
+            if too_large:
+                raise ConfigError(
+                    f"config: {key}.sweep[{index}].batch_size has {too_large[0]}, larger than "
+                    f"the dataset ({key}.dataset_size = {experiment['dataset_size']})"
+                )
+
+    def dataset_draws(self, experiment: dict) -> int:
+        return experiment["dataset_draws"]
+
+    def run_settings(self, experiment: dict, point: dict) -> dict:
+        """`Model.run_settings`; a ``dataset_size`` is cut into batches of the point's size."""
+        settings = super().run_settings(experiment, point)
+        if "dataset_size" in experiment:
+            settings["batches_per_epoch"] = experiment["dataset_size"] // point["batch_size"]
+        for key in ("teacher", "hidden"):
+            if settings[key] is not None:
+                settings[key] = [float(value) for value in settings[key]]
+        return settings
+
+    def simulate(self, settings: dict, checkpoint: Checkpoint | None = None) -> Snapshots:
+        return simulate(run_of(TeacherStudentRun, settings), checkpoint)
+
+    def targets(self, experiment: dict) -> list[float]:
+        """The teacher's singular values."""
+        return sorted(float(value) for value in experiment["teacher"])
+
+    def continuum(self, experiment: dict) -> str:
+        """The Coulomb gas without a hidden layer; behind one, the theory's continuum limit."""
+        return "coulomb_gas" if experiment.get("hidden") is None else "theory"
+
+    def has_theory(self, experiment: dict) -> bool:
+        return True
+
+    def theory_settings(self, experiment: dict, point: dict) -> dict:
+        return {
+            **{key: experiment.get(key) for key in ("teacher", "hidden", "noise_kind")},
+            **{key: point[key] for key in self.parameters},
+        }
+
+    def stationary_law(self, settings: dict, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``W*`` and `theory.linear_model_moments` with ``G = ZᵀZ`` (`hidden_matrix`)."""
+        size = len(settings["teacher"])
+        if settings["hidden"] is None:
+            gram = np.eye(size)
+        else:
+            layer = hidden_matrix(tuple(settings["hidden"]), settings["root_seed"])
+            gram = layer.T @ layer
+        moments = theory.linear_model_moments(
+            gram,
+            settings["noise_kind"],
+            settings["noise"],
+            settings["learning_rate"],
+            settings["batch_size"],
+            exact=exact,
+        )
+        return np.diag(settings["teacher"]), moments
+
+    def labels(self, experiment: dict) -> Labels:
+        hidden = experiment.get("hidden") is not None
+        return sgd_labels(
+            self.parameters,
+            self.amplitude_kind,
+            description=simulated_description(
+                f"teacher–student model{' behind a fixed hidden layer' if hidden else ''}, "
+                f"{experiment['dataset']} dataset",
+                experiment,
+            ),
+            continuum_note=HIDDEN_CONTINUUM_NOTE if hidden else CONTINUUM_NOTE,
+            theory_note=THEORY_NOTE,
+        )
+
+
+MODEL = TeacherStudent()

@@ -34,7 +34,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .tables import TableError, weight_matrices
+from ..tables import POINT_COLUMNS, TableError, weight_matrices
+from .base import Labels, Model, sgd_labels
 
 REQUIRED = ("replica", "step", "rows", "cols", "weights", "learning_rate", "batch_size", "noise")
 OPTIONAL = ("draw", "layer")
@@ -350,5 +351,58 @@ def simulate_columns(snapshots: pd.DataFrame, weights: np.ndarray, point: dict) 
             name: snapshots[name].to_numpy() for name in ("replica", "draw", "step", "rows", "cols")
         },
         "weights": weights.reshape(count, rows * cols),
-        **{name: np.full(count, point.get(name)) for name in (*POINT, "temperature")},
+        **{name: np.full(count, point.get(name)) for name in POINT_COLUMNS},
     }
+
+
+# --- The model's declaration ----------------------------------------------------------
+
+
+class External(Model):
+    """Weight snapshots of other training code, read in the weights format."""
+
+    name = "external"
+    title = "external weights"
+    parameters = POINT
+
+    def check(self, key: str, experiment: dict) -> None:
+        """Nothing beyond the schema: the files are checked when their points are found."""
+
+    def points(self, key: str, experiment: dict) -> list[dict]:
+        """The points found in the files (`external_points`), each in the scan "external data"."""
+        return [{**point, "scans": ["external data"]} for point in external_points(key, experiment)]
+
+    def matrix_size(self, experiment: dict) -> int:
+        raise NotImplementedError("external weights have the sizes of their files")
+
+    def targets(self, experiment: dict) -> list[float] | str:
+        """The config's ``targets``, or ``auto``: found in the gaps of the data."""
+        if experiment["targets"] == "auto":
+            return "auto"
+        return sorted(float(value) for value in experiment["targets"])
+
+    def amplitude(self, experiment: dict) -> str:
+        return experiment["amplitude"]
+
+    def labels(self, experiment: dict) -> Labels:
+        targets = experiment["targets"]
+        return sgd_labels(
+            self.parameters,
+            experiment["amplitude"],
+            simulated=False,
+            description=(
+                f"external weights from {experiment['source']}, targets "
+                f"{'found in the gaps of the data' if targets == 'auto' else targets}, "
+                f"amplitude {experiment['amplitude']}"
+            ),
+            continuum_note=(
+                "No continuum line: nothing is known of the noise of external training code "
+                "beyond the amplitude stated in the config; compare the slopes of ⟨S⟩ and of "
+                "√π σ in the fits table (equal for a two-level Coulomb gas) and the surmise β "
+                "(1 for the GOE class)."
+            ),
+            no_theory_reason="the dynamics of external training code are not known here",
+        )
+
+
+MODEL = External()

@@ -1,0 +1,283 @@
+"""What every model declares: the `Model` interface, its defaults, and its `Labels`.
+
+A model is one module of this package holding a subclass of `Model` and one
+instance of it, ``MODEL``, registered by name in `sgd_dyson.models`. The
+stages never ask which model they run: they call these methods, and the
+figures and the report print the model's `Labels`. A method the base class
+implements is the behaviour most models share; a model overrides what it
+does differently.
+"""
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from ..simulation import Checkpoint, Snapshots
+from ..tables import POINT_FIELDS
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key."""
+
+
+POINT_TYPES = {
+    column.name: int if pa.types.is_integer(column.type) else float for column in POINT_FIELDS
+}
+"""Every parameter a sweep can vary, with its Python type (the point columns of the tables)."""
+
+SEEDS = ("root_seed", "point_seed")
+
+AMPLITUDE_KINDS = ("noise_squared", "target", "one")
+"""How ``scale = sqrt(ratio × A)`` gets its amplitude: ε², the cluster's target, 1."""
+
+CONTINUUM_KINDS = ("coulomb_gas", "theory")
+"""Where the continuum slope ⟨S⟩/scale comes from: the two-level Coulomb gas (√π for a pair
+of singular values), or the continuum limit of the model's own theory, point by point."""
+
+
+@dataclass(frozen=True)
+class Labels:
+    """How the figures, their captions and the report name a model's quantities.
+
+    Plain text (the captions escape it for reST). The short fields label
+    axes and titles; the notes are whole sentences of the captions.
+    """
+
+    parameters: tuple[str, ...]
+    """The swept point parameters (keys of `POINT_TYPES`)."""
+    ratio: str = "α/|B|"
+    """Symbol of the effective temperature."""
+    ratio_name: str = "α/|B|"
+    """The effective temperature as an axis names it."""
+    scale: str = "√(α ε²/|B|)"
+    """The scaling variable sqrt(ratio × A)."""
+    amplitude: str = "A = ε²"
+    step: str = "training step"
+    process: str = "training"
+    """What moves the levels, as in "the levels during training"."""
+    cluster_scale: bool = False
+    """The amplitude is the cluster's target: points are placed by ratio, not by scale."""
+    simulated: bool = True
+    """The flow is a rerun with fine snapshots (False: the snapshots of the data)."""
+    discrete_time: bool = True
+    """The exact theory departs from its continuum limit by O(α) (SGD)."""
+    description: str = ""
+    """What was run, for the captions: "teacher–student model, online dataset, ..."."""
+    continuum_note: str = ""
+    """The continuum prediction drawn dashed, or why there is none."""
+    theory_note: str = ""
+    """What the theory's crosses are; empty without a theory."""
+    no_theory_reason: str = "this model has no theory"
+    centres_note: str = (
+        "The centres should sit on their targets within errors; a systematic offset growing "
+        "with the ratio would be a bias of the noise."
+    )
+
+    def as_params(self) -> dict:
+        """The labels as a plain dictionary (Snakemake params, JSON)."""
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in dataclasses.asdict(self).items()
+        }
+
+    @classmethod
+    def from_params(cls, params: dict) -> "Labels":
+        """The `Labels` back from `as_params` (lists become tuples again)."""
+        return cls(**with_tuples(params))
+
+
+SGD_SCALES = {"noise_squared": "√(α ε²/|B|)", "target": "√(α x*/|B|)", "one": "√(α/|B|)"}
+SGD_AMPLITUDES = {"noise_squared": "A = ε²", "target": "A = x*", "one": "A = 1"}
+
+
+def sgd_labels(parameters: tuple[str, ...], amplitude: str, **notes) -> Labels:
+    """`Labels` of a model trained by SGD-like updates at ratio α/|B| with ``amplitude``."""
+    return Labels(
+        parameters=parameters,
+        scale=SGD_SCALES[amplitude],
+        amplitude=SGD_AMPLITUDES[amplitude],
+        cluster_scale=amplitude == "target",
+        **notes,
+    )
+
+
+def coulomb_gas_slope(observable: str, target: np.ndarray) -> np.ndarray:
+    """Continuum Coulomb-gas ⟨S⟩ / scale of a degenerate pair (β = 1).
+
+    With a quadratic well of width σ² = ratio × amplitude for the singular
+    values (Aarts, Lucini & Park 2025) or the levels themselves (Dyson model),
+    ``⟨S⟩ = √π σ``: slope ``√π``. Eigenvalues ``x = λ²`` of ``X = WᵀW`` near
+    ``x* = λ*²`` spread ``dx = 2λ* dλ``, giving ``2√π sqrt(x*)``.
+    """
+    target = np.asarray(target, dtype=float)
+    if observable == "gram_eigenvalues":
+        return 2 * np.sqrt(np.pi) * np.sqrt(target)
+    return np.full(target.shape, np.sqrt(np.pi))
+
+
+class Model:
+    """The interface of a model, with the behaviour simulated models share.
+
+    Subclasses set the class attributes and override what differs. Methods
+    take the validated experiment (its config mapping) and, where they are
+    per point, the sweep point (a row of the sweep table as a dictionary).
+    """
+
+    name: str
+    """The config's ``model:`` value."""
+    title: str
+    """How the report names the model."""
+    parameters: tuple[str, ...]
+    """The swept parameters; together they identify a point."""
+    run: type | None = None
+    """The run dataclass whose fields are one point's simulation settings; None: not simulated."""
+    amplitude_kind: str | None = None
+    """`AMPLITUDE_KINDS` entry of the scaling variable (None: read from the experiment)."""
+
+    # --- configuration -------------------------------------------------------------
+
+    def check_given(self, key: str, experiment: dict) -> None:
+        """Raise `ConfigError` for what the user wrote, before the schema fills its defaults."""
+
+    def check(self, key: str, experiment: dict) -> None:
+        """Raise `ConfigError` naming the key for what the schema cannot state."""
+        steps = experiment["steps"]
+        for setting in ("snapshot_every", "burn_in"):
+            value = experiment[setting]
+            if value != "final" and value > steps:
+                raise ConfigError(
+                    f"config: {key}.{setting} = {value} exceeds {key}.steps = {steps}"
+                )
+        for index, grid in enumerate(experiment["sweep"]):
+            for parameter in self.parameters:
+                values = grid[parameter]
+                if len(set(values)) != len(values):
+                    raise ConfigError(
+                        f"config: {key}.sweep[{index}].{parameter} lists a value twice: {values}"
+                    )
+
+    def points(self, key: str, experiment: dict) -> list[dict]:
+        """The distinct points of the union of the grids, each with the ``scans`` holding it.
+
+        Ordered by their swept parameters, with the run lengths of the experiment.
+        """
+        scans: dict[tuple, list[str]] = {}
+        for grid in experiment["sweep"]:
+            for values in itertools.product(*(grid[p] for p in self.parameters)):
+                values = tuple(
+                    POINT_TYPES[p](v) for p, v in zip(self.parameters, values, strict=True)
+                )
+                scans.setdefault(values, []).append(scan_name(grid, self.parameters))
+        return [
+            {
+                **dict(zip(self.parameters, values, strict=True)),
+                "scans": in_scans,
+                "steps": experiment["steps"],
+                "replicas": experiment["replicas"],
+                "dataset_draws": self.dataset_draws(experiment),
+            }
+            for values, in_scans in sorted(scans.items())
+        ]
+
+    def dataset_draws(self, experiment: dict) -> int:
+        """Independent dataset draws per point (1: the model has no dataset)."""
+        return 1
+
+    def snapshot_every(self, experiment: dict) -> int:
+        """Steps between kept snapshots (``final``: only the last step is kept)."""
+        value = experiment["snapshot_every"]
+        return experiment["steps"] if value == "final" else value
+
+    def burn_in(self, experiment: dict) -> int:
+        """The first step whose snapshots are statistics (``final``: the last step only)."""
+        value = experiment["burn_in"]
+        return experiment["steps"] if value == "final" else value
+
+    # --- simulation ----------------------------------------------------------------
+
+    @property
+    def simulated(self) -> bool:
+        """Whether the workflow trains this model (else its weights are read from files)."""
+        return self.run is not None
+
+    def run_settings(self, experiment: dict, point: dict) -> dict:
+        """The fields of `run` for one point: the experiment's, the point's and its seeds."""
+        fields = {field.name for field in dataclasses.fields(self.run)}
+        settings = {key: experiment.get(key) for key in fields - {*self.parameters, *SEEDS}}
+        settings.update({key: point[key] for key in (*self.parameters, *SEEDS)})
+        if "snapshot_every" in settings:
+            settings["snapshot_every"] = self.snapshot_every(experiment)
+        return settings
+
+    def simulate(self, settings: dict, checkpoint: Checkpoint | None = None) -> Snapshots:
+        """Train the replicas of one point; ``settings`` from `run_settings`."""
+        raise NotImplementedError(f"model {self.name} is not simulated")
+
+    def matrix_size(self, experiment: dict) -> int:
+        """The size n of the n × n trained matrix."""
+        return experiment["size"]
+
+    def work(self, experiment: dict, point: dict) -> float:
+        """Cost of a point's simulation in work units: replicas × steps × n²."""
+        return experiment["replicas"] * experiment["steps"] * self.matrix_size(experiment) ** 2
+
+    # --- analysis ------------------------------------------------------------------
+
+    def targets(self, experiment: dict) -> list[float] | str:
+        """Where the analysed matrix's singular values should sit, ascending (or ``auto``)."""
+        raise NotImplementedError
+
+    def amplitude(self, experiment: dict) -> str:
+        """The `AMPLITUDE_KINDS` entry of the scaling variable."""
+        return self.amplitude_kind
+
+    def continuum(self, experiment: dict) -> str | None:
+        """The `CONTINUUM_KINDS` entry of the continuum slope, or None if none is known."""
+        return None
+
+    def has_theory(self, experiment: dict) -> bool:
+        """Whether the theory stage predicts this experiment's stationary spectrum."""
+        return False
+
+    def theory_settings(self, experiment: dict, point: dict) -> dict:
+        """What `stationary_law` reads of the experiment and the point (beyond the common keys)."""
+        return {}
+
+    def stationary_law(self, settings: dict, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``(center, moments)``: the stationary mean matrix and the second moments about it.
+
+        ``moments`` is ``(n, n, n, n)``, ``E[D_ij D_kl]`` of ``D = W − center``;
+        ``exact=False`` gives the continuum limit. Raises ``ValueError`` where
+        there is no stationary state.
+        """
+        raise NotImplementedError(f"model {self.name} has no theory")
+
+    def labels(self, experiment: dict) -> Labels:
+        """How figures, captions and the report name this experiment's quantities."""
+        raise NotImplementedError
+
+
+def with_tuples(settings: dict) -> dict:
+    """``settings`` with its lists as tuples: canonical params back as dataclass fields."""
+    return {key: tuple(v) if isinstance(v, list) else v for key, v in settings.items()}
+
+
+def run_of(run: type, settings: dict):
+    """The run dataclass ``run`` of canonical ``settings`` (lists become tuples)."""
+    return run(**with_tuples(settings))
+
+
+def scan_name(grid: dict, parameters: tuple[str, ...]) -> str:
+    """A grid's label: its ``name``, else what it varies (``"learning_rate scan"``)."""
+    if "name" in grid:
+        return grid["name"]
+    varied = [p for p in parameters if len(grid[p]) > 1]
+    return " × ".join(varied) + " scan" if varied else "single point"
+
+
+def simulated_description(title: str, experiment: dict, steps: str = "updates") -> str:
+    """``"<title>, 3000 replicas per point, 5000 updates"`` for the captions."""
+    return f"{title}, {experiment['replicas']} replicas per point, {experiment['steps']} {steps}"

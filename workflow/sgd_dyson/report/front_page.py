@@ -1,0 +1,135 @@
+"""The report's landing page: per experiment, the fitted slope of ⟨S⟩ next to the theory.
+
+`front_page` answers the study's question at a glance: a summary table with
+one row per experiment (`summary_row`), then each experiment's scaling figure
+and eigenvalue-flow picture. It is included in the report's landing page
+(``workflow/report/workflow.rst``). How an experiment's model and scaling
+variable are named comes with the experiment (its model's `title` and
+`Labels.scale`).
+"""
+
+import base64
+import html
+
+import numpy as np
+import pandas as pd
+
+from ..stages.scaling import ALL_PAIRS
+from .tables import MISSING, TABLE_STYLE, cluster_label, formatted, numbers_table, with_error
+
+LANDING_STYLE = """<style>
+/* The report centres its landing page vertically, cutting the top of a long page. */
+div.items-center.justify-center.h-screen.overflow-auto { align-items: flex-start; }
+div.prose.max-w-lg { max-width: 72rem; }
+#front-page img { max-width: 48%; display: inline-block; vertical-align: top; }
+</style>"""
+
+SLOPE = "slope a of ⟨S⟩ = a · scale"
+"""The summary table's column of the headline slope."""
+
+INTRODUCTION = (
+    "<p>The mean level spacing ⟨S⟩ of the degenerate clusters grows linearly with the "
+    "scaling variable √(α/|B| × A): the slope <em>a</em> of the weighted line through "
+    "the origin, its χ²/dof, the slope of the continuum theory (√π for a pair in a "
+    "Coulomb gas, or the continuum limit of the model's stationary theory), and the "
+    "agreement Σr²/n of the measured ⟨S⟩ with the exact stationary theory "
+    "(≈ 1 when theory and errors are right). The sections per experiment hold every "
+    "figure with its caption and the tables of fits and residuals.</p>"
+)
+
+
+def headline_line(scaling_fit: pd.DataFrame) -> pd.Series | None:
+    """The fitted line of ⟨S⟩ that answers the study.
+
+    The line through all pairs together (``cluster = ALL_PAIRS``) when there
+    are several, else the line of the lowest cluster with a fit; ``None``
+    when no point could be fitted.
+    """
+    lines = scaling_fit[scaling_fit["quantity"] == "mean_spacing"]
+    if lines.empty:
+        return None
+    pooled = lines[lines["cluster"] == ALL_PAIRS]
+    return (pooled if len(pooled) else lines.sort_values("cluster")).iloc[0]
+
+
+def theory_agreement(scaling: pd.DataFrame) -> tuple[float, int]:
+    """``(Σ r² / n, n)`` of the standardised residuals ``r`` of ⟨S⟩ against the exact theory.
+
+    Over the ok rows that have a prediction; ``(nan, 0)`` without any. For a
+    correct theory and correct errors ``Σ r²/n`` is about 1 (± sqrt(2/n)).
+    """
+    residuals = scaling.loc[scaling["status"] == "ok", "residual"].dropna()
+    if residuals.empty:
+        return np.nan, 0
+    return float(np.mean(residuals**2)), len(residuals)
+
+
+def summary_row(experiment: dict) -> dict:
+    """The front page's row of one experiment: its slope next to the theory.
+
+    ``experiment`` as `front_page` takes it. The headline line
+    (`headline_line`) gives the slope ± error, χ²/dof, points and its
+    ``continuum_slope`` (``–`` where none is known); `theory_agreement` the
+    exact theory's Σr²/n; the points with a status other than ok are counted
+    as excluded.
+    """
+    scaling = experiment["scaling"]
+    line = headline_line(experiment["scaling_fit"])
+    chi2, predicted = theory_agreement(scaling)
+    row = {
+        "experiment": experiment["name"],
+        "model": experiment["title"],
+        "scaling variable": experiment["scale"],
+        SLOPE: "no fit",
+        "χ²/dof": MISSING,
+        "points": 0,
+        "continuum theory": MISSING,
+        "exact theory Σr²/n": f"{chi2:.2f} ({predicted} points)" if predicted else MISSING,
+        "excluded (diverged)": scaling.loc[scaling["status"] != "ok", "point"].nunique(),
+    }
+    if line is not None:
+        pooled = f" ({cluster_label(ALL_PAIRS)})" if line["cluster"] == ALL_PAIRS else ""
+        row.update(
+            {
+                SLOPE: with_error(line["slope"], line["slope_err"]) + pooled,
+                "χ²/dof": f"{line['chi2_dof']:.2f}",
+                "points": int(line["n_points"]),
+                "continuum theory": formatted(line["continuum_slope"], ".3f"),
+            }
+        )
+    return row
+
+
+def image(png: bytes, alt: str) -> str:
+    """An ``<img>`` holding ``png`` inline (the report is one self-contained file)."""
+    encoded = base64.b64encode(png).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
+
+
+def front_page(experiments: list[dict]) -> str:
+    """The landing page's HTML: the summary table, then each experiment's two figures.
+
+    ``experiments`` holds per experiment its ``name``, its model's ``title``,
+    the ``scale`` label of its scaling variable (`Labels.scale`), its
+    ``scaling`` and ``scaling_fit`` tables, and the PNG bytes of its
+    ``scaling_png`` and ``flow_png`` figures.
+    """
+    rows = [summary_row(experiment) for experiment in experiments]
+    parts = [
+        LANDING_STYLE,
+        TABLE_STYLE,
+        '<div id="front-page">',
+        "<h2>The answer at a glance</h2>",
+        INTRODUCTION,
+        numbers_table(pd.DataFrame(rows)),
+    ]
+    for experiment, row in zip(experiments, rows, strict=True):
+        name = html.escape(experiment["name"])
+        parts += [
+            f'<h3 id="front-{name}">{name}: a = {html.escape(row[SLOPE])}'
+            f" ({html.escape(row['model'])})</h3>",
+            image(experiment["scaling_png"], f"{experiment['name']}: ⟨S⟩ against the scale"),
+            image(experiment["flow_png"], f"{experiment['name']}: eigenvalue flow"),
+        ]
+    parts.append("</div>")
+    return "\n".join(parts)

@@ -1,0 +1,1 @@
+"""One module per rule: what the rule reads of the config, and its table-to-table step."""

@@ -1,0 +1,57 @@
+"""Rule front_page: the report's landing page, every experiment's slope next to the theory.
+
+`settings` is what the rule reads of the config and the models (its
+``experiments`` param, one entry per experiment); `read_experiments` and
+`write` are the rule's step: the scaling tables and the two figures of each
+experiment in, `sgd_dyson.report.front_page.front_page` out.
+"""
+
+from collections.abc import Sequence
+from os import PathLike
+from pathlib import Path
+
+from ..models import Model
+from ..report.front_page import front_page
+from ..tables import atomic_path, read_table
+
+
+def settings(name: str, model: Model, experiment: dict) -> dict:
+    """The front page's param of one experiment: its ``name``, model ``title`` and ``scale``.
+
+    ``scale`` is the label of the scaling variable (`Labels.scale` of the
+    model for this validated ``experiment``).
+    """
+    return {"name": name, "title": model.title, "scale": model.labels(experiment).scale}
+
+
+def read_experiments(
+    settings: Sequence[dict],
+    scaling: Sequence[str | PathLike],
+    scaling_fit: Sequence[str | PathLike],
+    scaling_png: Sequence[str | PathLike],
+    flow_png: Sequence[str | PathLike],
+) -> list[dict]:
+    """The experiments as `front_page` takes them: each one's `settings` and its files read.
+
+    The five sequences run in the same order, one entry per experiment: the
+    scaling and scaling_fit tables (Parquet) and the PNG files of the scaling
+    and eigenvalue-flow figures.
+    """
+    return [
+        {
+            **experiment,
+            "scaling": read_table(scaling_file, "scaling"),
+            "scaling_fit": read_table(scaling_fit_file, "scaling_fit"),
+            "scaling_png": Path(scaling_figure).read_bytes(),
+            "flow_png": Path(flow_figure).read_bytes(),
+        }
+        for experiment, scaling_file, scaling_fit_file, scaling_figure, flow_figure in zip(
+            settings, scaling, scaling_fit, scaling_png, flow_png, strict=True
+        )
+    ]
+
+
+def write(experiments: list[dict], path: str | PathLike) -> None:
+    """Write the front page of ``experiments`` (from `read_experiments`) to ``path`` atomically."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(front_page(experiments), encoding="utf-8")
