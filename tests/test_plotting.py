@@ -33,8 +33,8 @@ from sgd_dyson.distributions import (
     two_level_density,
 )
 from sgd_dyson.fits import coulomb_gas_width, neighbour_spacings, surmise_beta
+from sgd_dyson.labels import Labels, sgd_labels
 from sgd_dyson.models import MODELS
-from sgd_dyson.models.base import Labels, sgd_labels
 from sgd_dyson.plotting import FigureData, Flow, layout, selection
 from sgd_dyson.plotting.series import NO_CONTINUUM
 from sgd_dyson.stages import plots

@@ -30,12 +30,19 @@ rule plots:
         mem_mb=2000,
         runtime=runtime(10),
     params:
-        labels=lambda wildcards: plots.labels(EXPERIMENTS[wildcards.experiment]),
+        labels=lambda wildcards: plots.labels(
+            model_of(wildcards.experiment), EXPERIMENTS[wildcards.experiment]
+        ),
         settings=lambda wildcards: plots.settings(
-            EXPERIMENTS[wildcards.experiment], wildcards.figure
+            model_of(wildcards.experiment),
+            EXPERIMENTS[wildcards.experiment],
+            wildcards.figure,
         ),
         caption=lambda wildcards: plots.caption(
-            wildcards.experiment, EXPERIMENTS[wildcards.experiment], wildcards.figure
+            wildcards.experiment,
+            model_of(wildcards.experiment),
+            EXPERIMENTS[wildcards.experiment],
+            wildcards.figure,
         ),
     message:
         "Figure {wildcards.figure} of {wildcards.experiment}"

@@ -42,7 +42,9 @@ rule scaling:
     params:
         settings=experiment_settings(scaling.settings),
         description=lambda wildcards: plots.description(
-            wildcards.experiment, EXPERIMENTS[wildcards.experiment]
+            wildcards.experiment,
+            model_of(wildcards.experiment),
+            EXPERIMENTS[wildcards.experiment],
         ),
     message:
         "Collecting the fits of {wildcards.experiment} against the scaling variable"

@@ -17,6 +17,7 @@ from .distributions import (
     two_component_log_likelihood,
 )
 from .sampling import goe_matrices
+from .spectra import neighbour_spacings
 
 BETA_BOUNDS = (0.01, 20.0)
 """Search interval of the Dyson index in the surmise fit."""
@@ -54,11 +55,6 @@ def spacing_and_width(levels: np.ndarray) -> np.ndarray:
     center, sigma = coulomb_gas_width(levels)
     spacing = neighbour_spacings(levels).mean() if levels.shape[1] >= 2 else np.nan
     return np.array([spacing, center, sigma])
-
-
-def neighbour_spacings(levels: np.ndarray) -> np.ndarray:
-    """Spacings between neighbouring levels of each sample: ``(samples, n − 1)``."""
-    return np.diff(np.sort(levels, axis=1), axis=1)
 
 
 def surmise_beta(spacing: np.ndarray) -> float:

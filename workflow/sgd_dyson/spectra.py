@@ -27,6 +27,11 @@ def gram_eigenvalues(weights: np.ndarray) -> np.ndarray:
     return np.linalg.eigvalsh(transposed @ weights)
 
 
+def neighbour_spacings(levels: np.ndarray) -> np.ndarray:
+    """Spacings between neighbouring levels of each sample: ``(samples, n − 1)``."""
+    return np.diff(np.sort(levels, axis=1), axis=1)
+
+
 def degenerate_clusters(targets: np.ndarray, tolerance: float) -> np.ndarray:
     """Cluster label of each level, for levels sorted like ``sorted(targets)``.
 

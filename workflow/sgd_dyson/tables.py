@@ -43,6 +43,10 @@ POINT_FIELDS = [  # what a model does not sweep is null
     Column("noise", pa.float64(), "1", "noise scale ε: injected GOE scale or label std (SGD)"),
     Column("temperature", pa.float64(), "1", "temperature T (Dyson model)"),
 ]
+ALL_PAIRS = -1
+"""The ``cluster`` of a scaling fit through the points of every pair cluster together."""
+
+
 POINT_COLUMNS = [column.name for column in POINT_FIELDS]
 """The swept parameters of every model: the point columns of the tables."""
 _CLUSTER_STATISTICS = [

@@ -1,4 +1,4 @@
-"""What every model declares: the `Model` interface, its defaults, and its `Labels`.
+"""What every model declares: the `Model` interface and its defaults.
 
 A model is one module of this package holding a subclass of `Model` and one
 instance of it, ``MODEL``, registered by name in `sgd_dyson.models`. The
@@ -10,11 +10,11 @@ does differently.
 
 import dataclasses
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
+from ..labels import Labels, sgd_labels, with_tuples
 from ..simulation import Checkpoint, Snapshots
 from ..tables import POINT_FIELDS
 
@@ -36,72 +36,6 @@ AMPLITUDE_KINDS = ("noise_squared", "target", "one")
 CONTINUUM_KINDS = ("coulomb_gas", "theory")
 """Where the continuum slope ⟨S⟩/scale comes from: the two-level Coulomb gas (√π for a pair
 of singular values), or the continuum limit of the model's own theory, point by point."""
-
-
-@dataclass(frozen=True)
-class Labels:
-    """How the figures, their captions and the report name a model's quantities.
-
-    Plain text (the captions escape it for reST). The short fields label
-    axes and titles; the notes are whole sentences of the captions.
-    """
-
-    parameters: tuple[str, ...]
-    """The swept point parameters (keys of `POINT_TYPES`)."""
-    ratio: str = "α/|B|"
-    """Symbol of the effective temperature."""
-    ratio_name: str = "α/|B|"
-    """The effective temperature as an axis names it."""
-    scale: str = "√(α ε²/|B|)"
-    """The scaling variable sqrt(ratio × A)."""
-    amplitude: str = "A = ε²"
-    step: str = "training step"
-    process: str = "training"
-    """What moves the levels, as in "the levels during training"."""
-    cluster_scale: bool = False
-    """The amplitude is the cluster's target: points are placed by ratio, not by scale."""
-    simulated: bool = True
-    """The flow is a rerun with fine snapshots (False: the snapshots of the data)."""
-    discrete_time: bool = True
-    """The exact theory departs from its continuum limit by O(α) (SGD)."""
-    description: str = ""
-    """What was run, for the captions: "teacher–student model, online dataset, ..."."""
-    continuum_note: str = ""
-    """The continuum prediction drawn dashed, or why there is none."""
-    theory_note: str = ""
-    """What the theory's crosses are; empty without a theory."""
-    no_theory_reason: str = "this model has no theory"
-    centres_note: str = (
-        "The centres should sit on their targets within errors; a systematic offset growing "
-        "with the ratio would be a bias of the noise."
-    )
-
-    def as_params(self) -> dict:
-        """The labels as a plain dictionary (Snakemake params, JSON)."""
-        return {
-            key: list(value) if isinstance(value, tuple) else value
-            for key, value in dataclasses.asdict(self).items()
-        }
-
-    @classmethod
-    def from_params(cls, params: dict) -> "Labels":
-        """The `Labels` back from `as_params` (lists become tuples again)."""
-        return cls(**with_tuples(params))
-
-
-SGD_SCALES = {"noise_squared": "√(α ε²/|B|)", "target": "√(α x*/|B|)", "one": "√(α/|B|)"}
-SGD_AMPLITUDES = {"noise_squared": "A = ε²", "target": "A = x*", "one": "A = 1"}
-
-
-def sgd_labels(parameters: tuple[str, ...], amplitude: str, **notes) -> Labels:
-    """`Labels` of a model trained by SGD-like updates at ratio α/|B| with ``amplitude``."""
-    return Labels(
-        parameters=parameters,
-        scale=SGD_SCALES[amplitude],
-        amplitude=SGD_AMPLITUDES[amplitude],
-        cluster_scale=amplitude == "target",
-        **notes,
-    )
 
 
 def coulomb_gas_slope(observable: str, target: np.ndarray) -> np.ndarray:
@@ -260,11 +194,6 @@ class Model:
         raise NotImplementedError
 
 
-def with_tuples(settings: dict) -> dict:
-    """``settings`` with its lists as tuples: canonical params back as dataclass fields."""
-    return {key: tuple(v) if isinstance(v, list) else v for key, v in settings.items()}
-
-
 def run_of(run: type, settings: dict):
     """The run dataclass ``run`` of canonical ``settings`` (lists become tuples)."""
     return run(**with_tuples(settings))
@@ -281,3 +210,6 @@ def scan_name(grid: dict, parameters: tuple[str, ...]) -> str:
 def simulated_description(title: str, experiment: dict, steps: str = "updates") -> str:
     """``"<title>, 3000 replicas per point, 5000 updates"`` for the captions."""
     return f"{title}, {experiment['replicas']} replicas per point, {experiment['steps']} {steps}"
+
+
+__all__ = ["Labels", "Model", "sgd_labels"]

@@ -20,7 +20,7 @@ definition; the families come in the order of `FAMILIES`.
 
 from collections.abc import Mapping
 
-from ..models.base import Labels
+from ..labels import Labels
 from . import flow, scaling, spectra
 from .layout import save_figure
 from .registry import (

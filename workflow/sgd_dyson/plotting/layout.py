@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from ..models.base import Labels
+from ..labels import Labels
 from ..tables import atomic_path
 
 LEVEL_LABELS = {

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..models.base import Labels
+from ..labels import Labels
 from ..spectra import OBSERVABLE_COLUMNS
 from .layout import LEVEL_NAMES, TARGET_SYMBOLS
 

@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..stages.scaling import ALL_PAIRS
+from ..tables import ALL_PAIRS
 from .layout import (
     MARKERS,
     NO_OK_POINT,

@@ -12,8 +12,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..fits import neighbour_spacings
-from ..models.base import Labels
+from ..labels import Labels
+from ..spectra import neighbour_spacings
 from .layout import POINT_SYMBOLS
 
 MAX_DENSITY_CLUSTERS = 4

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from ..models.base import Labels
+from ..labels import Labels
 from .layout import MARKERS, cluster_colour, cluster_name, readable_log_axis, scan_styles
 from .selection import cluster_table, scan_mask, scan_names, several_clusters
 

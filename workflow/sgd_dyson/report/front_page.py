@@ -14,7 +14,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from ..stages.scaling import ALL_PAIRS
+from ..tables import ALL_PAIRS
 from .tables import MISSING, TABLE_STYLE, cluster_label, formatted, numbers_table, with_error
 
 LANDING_STYLE = """<style>

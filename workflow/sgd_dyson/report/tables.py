@@ -11,7 +11,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from ..stages.scaling import ALL_PAIRS
+from ..tables import ALL_PAIRS
 
 TABLE_STYLE = """<style>
 table.numbers { border-collapse: collapse; font-size: 0.85rem; }

@@ -9,32 +9,35 @@ function draws out.
 from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .. import plotting
-from ..models import model_of
-from ..models.base import Labels
+from ..labels import Labels
 from ..plotting import FIGURES, CaptionContext, FigureData, Flow
 from ..plotting.registry import caption_header
 from ..plotting.selection import first_replicas
 from ..spectra import OBSERVABLE_COLUMNS
 from ..tables import read_arrow, read_table, weight_matrices
 
-
-def labels(experiment: dict) -> dict:
-    """The model's `Labels` of a validated ``experiment``, as a plain dictionary (a param)."""
-    return model_of(experiment).labels(experiment).as_params()
+if TYPE_CHECKING:  # the models are not imported by the figure jobs: they cost a second each
+    from ..models import Model
 
 
-def settings(experiment: dict, figure: str) -> dict:
+def labels(model: "Model", experiment: dict) -> dict:
+    """The ``model``'s `Labels` of a validated ``experiment``, as a plain dictionary (a param)."""
+    return model.labels(experiment).as_params()
+
+
+def settings(model: "Model", experiment: dict, figure: str) -> dict:
     """What one figure of a validated ``experiment`` reads of the config.
 
     ``burn_in`` (the first step whose snapshots are statistics, `Model.burn_in`)
     and ``observable``; for a figure reading the flow, ``flow_replicas``.
     """
     figure_settings = {
-        "burn_in": model_of(experiment).burn_in(experiment),
+        "burn_in": model.burn_in(experiment),
         "observable": experiment["observable"],
     }
     if "flow" in FIGURES[figure].inputs:
@@ -42,9 +45,8 @@ def settings(experiment: dict, figure: str) -> dict:
     return figure_settings
 
 
-def caption_context(name: str, experiment: dict) -> CaptionContext:
+def caption_context(name: str, model: "Model", experiment: dict) -> CaptionContext:
     """What the captions of the experiment ``name`` read: its labels and settings, escaped."""
-    model = model_of(experiment)
     return plotting.caption_context(
         model.labels(experiment),
         name,
@@ -54,14 +56,14 @@ def caption_context(name: str, experiment: dict) -> CaptionContext:
     )
 
 
-def caption(name: str, experiment: dict, figure: str) -> str:
+def caption(name: str, model: "Model", experiment: dict, figure: str) -> str:
     """The reST caption of one figure of the experiment ``name``."""
-    return FIGURES[figure].caption(caption_context(name, experiment))
+    return FIGURES[figure].caption(caption_context(name, model, experiment))
 
 
-def description(name: str, experiment: dict) -> str:
+def description(name: str, model: "Model", experiment: dict) -> str:
     """The sentence opening every caption of the experiment ``name`` (its tables' too)."""
-    return caption_header(caption_context(name, experiment))
+    return caption_header(caption_context(name, model, experiment))
 
 
 def read_spectra(paths: Sequence[str | PathLike], burn_in: int) -> dict[str, pd.DataFrame]:

@@ -7,7 +7,7 @@ from ..config import canonical
 from ..models import model_of
 from ..models.base import AMPLITUDE_KINDS, CONTINUUM_KINDS, coulomb_gas_slope
 from ..statistics import line_through_origin
-from ..tables import column_names
+from ..tables import ALL_PAIRS, column_names
 
 
 def settings(experiment: dict) -> dict:
@@ -159,10 +159,6 @@ def density_fits_table(sweep: pd.DataFrame, densities: pd.DataFrame) -> pd.DataF
         sweep[["experiment", "point", "ratio"]], on="point", validate="many_to_one"
     )
     return table.sort_values(["cluster", "ratio", "point", "density"], ignore_index=True)
-
-
-ALL_PAIRS = -1
-"""The ``cluster`` of a scaling fit through the points of every pair cluster together."""
 
 
 def line_continuum(points: pd.DataFrame) -> float:
