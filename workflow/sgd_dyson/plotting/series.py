@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D
 
 from ..labels import Labels
 from .layout import MARKERS, cluster_colour, cluster_name, readable_log_axis, scan_styles
+from .registry import CaptionContext
 from .selection import cluster_table, scan_mask, scan_names, several_clusters
 
 NO_CONTINUUM = "no continuum prediction for this model"
@@ -239,3 +240,13 @@ def draw_theory(axes: Axes, x, y, label: str) -> None:
         axes.plot(
             np.asarray(x, dtype=float), np.asarray(y, dtype=float), label=label, **THEORY_STYLE
         )
+
+
+def ratio_colours(context: CaptionContext) -> str:
+    """The caption's key to `series.ratio_styles`: colour α or the cluster, marker |B|."""
+    if "batch_size" not in context.labels.parameters:
+        return "Colour: the cluster."
+    return (
+        r"Colour: α, or the cluster when there are several; hollow marker: \|B\|, so points of "
+        rf"equal {context.labels.ratio} from different (α, \|B\|) share an abscissa."
+    )
