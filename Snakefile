@@ -26,12 +26,21 @@ os.environ.update(
 )
 
 
+from sgd_dyson.config import read_config_file, validate_config
+
+# Read every config file strictly first (a duplicate key, `yes` or `010` is an error naming
+# file and line). Snakemake parses --configfile before this file runs, so a YAML syntax
+# error there is Snakemake's own message; in the default config.yaml it is ours.
+CONFIG_FILES = workflow.config_settings.configfiles or [
+    os.path.join(workflow.basedir, "config.yaml")
+]
+for path in CONFIG_FILES:
+    read_config_file(path)
+
 if not workflow.config_settings.configfiles:
 
     configfile: os.path.join(workflow.basedir, "config.yaml")
 
-
-from sgd_dyson.config import validate_config
 
 validate_config(config)
 

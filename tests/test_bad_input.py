@@ -9,11 +9,13 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from workflow_runs import TINY_CONFIG, result_files, snakemake
+from workflow_runs import TINY_CONFIG, assert_same_tables, result_files, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -131,3 +133,154 @@ def test_a_table_of_the_wrong_schema_stops_the_next_stage_naming_file_and_column
     for path, digest in before.items():
         if path.parts[1] != "online":
             assert after.get(path) == digest, path
+
+
+def external_weights(folder: Path, scale: float = 1.0, rows: int = 24) -> Path:
+    """A weights-format file of one external point: 6 replicas × 4 steps of 2 × 2 matrices."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "replica": np.repeat(np.arange(6), 4),
+            "step": np.tile([10, 20, 30, 40], 6),
+            "rows": 2,
+            "cols": 2,
+            "weights": list(
+                scale * (np.diag([2.0, 2.0]) + 0.1 * rng.normal(size=(24, 2, 2))).reshape(24, 4)
+            ),
+            "learning_rate": 0.1,
+            "batch_size": 8,
+            "noise": 0.1,
+        }
+    ).iloc[:rows]
+    path = folder / "theirs.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    return path
+
+
+def empty_file(folder: Path) -> str:
+    """A file of no bytes named like a Parquet file."""
+    path = folder / "theirs.parquet"
+    path.write_bytes(b"")
+    return str(path)
+
+
+def with_external(path: str):
+    return lambda e: e.update(
+        mine={"model": "external", "source": path, "targets": [2.0, 2.0], "amplitude": "one"}
+    )
+
+
+def top_level(folder: Path, **changes) -> Path:
+    """The tiny config with top-level ``changes``, written to ``folder``."""
+    config = yaml.safe_load(TINY_CONFIG.read_text()) | changes
+    path = folder / "broken.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    return path
+
+
+APPENDED_LINE = len(TINY_CONFIG.read_text().splitlines()) + 1
+"""The line of `appended` text in the broken config: the one after the tiny config's last."""
+
+
+def appended(folder: Path, text: str) -> Path:
+    """The tiny config's text with ``text`` appended (YAML that a dump cannot produce)."""
+    path = folder / "broken.yaml"
+    path.write_text(TINY_CONFIG.read_text() + text)
+    return path
+
+
+BAD_CONFIGS = {
+    "a NaN learning rate": (
+        lambda folder: broken_config(
+            folder, lambda e: e["online"]["sweep"][0].update(learning_rate=[float("nan")])
+        ),
+        "config: experiments.online.sweep[0].learning_rate[0]: nan is not a finite number",
+    ),
+    "an infinite time step": (
+        lambda folder: broken_config(folder, lambda e: e["dyson"].update(time_step=float("inf"))),
+        "config: experiments.dyson.time_step: inf is not a finite number",
+    ),
+    "a seed beyond 64 bits": (
+        lambda folder: top_level(folder, seed=2**64),
+        "config: seed: 18446744073709551616 is out of range",
+    ),
+    "a batch size beyond 64 bits": (
+        lambda folder: broken_config(
+            folder, lambda e: e["online"]["sweep"][0].update(batch_size=[2**70])
+        ),
+        "config: experiments.online.sweep[0].batch_size[0]: 1180591620717411303424 is out of",
+    ),
+    "replicas written as a float": (
+        lambda folder: broken_config(folder, lambda e: e["rbm"].update(replicas=1.0e3)),
+        "config: experiments.rbm.replicas: 1000.0 is not of type 'integer'",
+    ),
+    "results outside the working directory": (
+        lambda folder: top_level(folder, results="../elsewhere"),
+        "config: results: '../elsewhere' is not a folder inside the working directory",
+    ),
+    "an experiment named like a results folder": (
+        lambda folder: broken_config(folder, lambda e: e.update(logs=e.pop("dyson"))),
+        "config: experiments.logs: 'logs' is a folder of the results tree",
+    ),
+    "a key given twice": (
+        lambda folder: appended(folder, "seed: 8\n"),
+        f"broken.yaml, line {APPENDED_LINE}: key 'seed' given twice (first on line 2",
+    ),
+    "a YAML 1.1 boolean": (
+        lambda folder: appended(folder, "checkpoint_every: on\n"),
+        f"broken.yaml, line {APPENDED_LINE}: 'on' would be read as the boolean True",
+    ),
+    "a sexagesimal number": (
+        lambda folder: appended(folder, "checkpoint_every: 1:30\n"),
+        f"broken.yaml, line {APPENDED_LINE}: '1:30' would be read as the integer 90",
+    ),
+    # Snakemake parses --configfile before the Snakefile runs: its own message, without line.
+    "a YAML syntax error": (
+        lambda folder: appended(folder, "  dyson: {model: dyson\n"),
+        "Config file is not valid JSON or YAML",
+    ),
+    "10⁸ replicas": (
+        lambda folder: broken_config(folder, lambda e: e["online"].update(replicas=10**8)),
+        "would exceed this machine's memory",
+    ),
+    "a matrix of size 2000": (
+        lambda folder: broken_config(
+            folder, lambda e: e["paper"].update(size=2000, teacher=[2.0] * 2000)
+        ),
+        "experiments.paper, point lr~0.1_bs~16_noise~0.1: about",
+    ),
+    "an external table of zero rows": (
+        lambda folder: broken_config(folder, with_external(str(external_weights(folder, rows=0)))),
+        "theirs.parquet: the file holds no rows (no snapshot)",
+    ),
+    "an empty external file": (
+        lambda folder: broken_config(folder, with_external(empty_file(folder))),
+        "theirs.parquet: not a readable Parquet file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CONFIGS)
+def test_input_that_would_be_bent_fails_before_any_job_naming_it(finished, case):
+    write, message = BAD_CONFIGS[case]
+    before = fingerprints(finished)
+    result = snakemake(finished, config=write(finished))
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert "Select jobs to execute" not in result.stdout + result.stderr
+    assert fingerprints(finished) == before
+
+
+def test_a_corrupted_checkpoint_is_discarded_with_a_warning_and_the_point_rerun(finished, tmp_path):
+    reference = tmp_path / "reference"
+    shutil.copytree(finished, reference, symlinks=True)
+    checkpoint = finished / "results/checkpoints/online" / f"{POINT}.npz"
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint.write_bytes(b"PK\x03\x04 a checkpoint cut short")
+    (finished / "results/online/simulate" / f"{POINT}.parquet").unlink()
+    result = snakemake(finished)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = (finished / "results/logs/simulate/online" / f"{POINT}.log").read_text()
+    assert f"discarding the checkpoint {checkpoint.relative_to(finished)}" in log
+    assert not checkpoint.exists()
+    assert_same_tables(finished, reference)

@@ -126,3 +126,31 @@ def test_replica_stream_state_round_trips():
     restored = ReplicaStream(1, 2, [300, 20], (Stream.NOISE, Stream.GIBBS))
     restored.set_state(state)
     np.testing.assert_array_equal(restored.sample(draw, 7), expected)
+
+
+def truncated_checkpoint(path, model, settings) -> bytes:
+    """The first half of a real checkpoint of the run (a job killed while copying it)."""
+    with pytest.raises(JobKilledError):
+        model.simulate(settings, KilledAfterSaves(path, 2))
+    return path.read_bytes()[: path.stat().st_size // 2]
+
+
+DAMAGES = {
+    "garbage": lambda path, model, settings: b"not a checkpoint at all",
+    "empty": lambda path, model, settings: b"",
+    "truncated": truncated_checkpoint,
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
+def test_an_unreadable_checkpoint_is_discarded_with_a_warning_and_the_run_starts_over(
+    damage, tmp_path, caplog
+):
+    model, settings = RUNS["dyson"]
+    path = tmp_path / "point.npz"
+    path.write_bytes(damage(path, model, settings))
+    fresh = model.simulate(settings, Checkpoint(path, fingerprint="run", interval=1e9))
+    assert_same_snapshots(fresh, model.simulate(settings))
+    assert f"discarding the checkpoint {path}: it cannot be read" in caplog.text
+    assert "starting over" in caplog.text
+    assert not path.exists()  # discarded, not read again at the next attempt

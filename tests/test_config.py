@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sgd_dyson.config import ConfigError, point_id, validate_config
+from sgd_dyson.config import ConfigError, point_id, read_config_file, validate_config
 from sgd_dyson.models import model_of
 from sgd_dyson.models.teacher_student import TeacherStudentRun
 from sgd_dyson.stages import fit as fit_stage
@@ -184,5 +184,120 @@ def test_invalid_external_settings_are_rejected_naming_the_key(edit, message):
 
 def test_external_experiments_use_every_snapshot_by_default():
     experiment = validate_config({"experiments": {"mine": dict(EXTERNAL)}})["experiments"]["mine"]
-    assert experiment["burn_in"] == 0 and experiment["cluster_separation"] == 3.0
+    assert experiment["burn_in"] == "auto" and experiment["cluster_separation"] == 3.0
     assert fit_stage.settings(experiment)["targets"] == "auto"
+
+
+def config_error(edit) -> str:
+    """The `ConfigError` message of the tiny config after ``edit(config)``."""
+    config = tiny()
+    edit(config)
+    with pytest.raises(ConfigError) as error:
+        validate_config(config)
+    return str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda c: c["experiments"]["paper"]["sweep"][0].update(learning_rate=[float("nan")]),
+            "config: experiments.paper.sweep[0].learning_rate[0]: nan is not a finite number",
+        ),
+        (
+            lambda c: c["experiments"]["dyson"].update(time_step=float("inf")),
+            "config: experiments.dyson.time_step: inf is not a finite number",
+        ),
+        (
+            lambda c: c.update(checkpoint_every=float("-inf")),
+            "config: checkpoint_every: -inf is not a finite number",
+        ),
+        (
+            lambda c: (
+                c["experiments"]["paper"]["fit"].update(error_groups=float("nan"))
+                if "fit" in c["experiments"]["paper"]
+                else c["experiments"]["paper"].update(fit={"error_groups": float("nan")})
+            ),
+            "config: experiments.paper.fit.error_groups: nan is not a finite number",
+        ),
+        (lambda c: c.update(seed=2**64), "config: seed: 18446744073709551616 is out of range"),
+        (lambda c: c.update(seed=2**63), "config: seed: 9223372036854775808 is out of range"),
+        (
+            lambda c: c["experiments"]["online"]["sweep"][0].update(batch_size=[8, 2**70]),
+            "config: experiments.online.sweep[0].batch_size[1]: 1180591620717411303424 is out "
+            "of range",
+        ),
+        (
+            lambda c: c["experiments"]["rbm"].update(replicas=1.0e3),
+            "config: experiments.rbm.replicas: 1000.0 is not of type 'integer'",
+        ),
+        (
+            lambda c: c["experiments"]["online"].update(steps=400.0),
+            "config: experiments.online.steps: 400.0 is not of type 'integer'",
+        ),
+        (lambda c: c.update(results="../elsewhere"), "config: results: '../elsewhere' is not"),
+        (lambda c: c.update(results="/tmp/results"), "config: results: '/tmp/results' is not"),
+        (lambda c: c.update(results="."), "config: results: '.' is not a folder inside"),
+        (
+            lambda c: c.update(results="results/../../x"),
+            "config: results: 'results/../../x' is not a folder inside",
+        ),
+        (
+            lambda c: c["experiments"].update(logs=c["experiments"]["dyson"]),
+            "config: experiments.logs: 'logs' is a folder of the results tree",
+        ),
+        (
+            lambda c: c["experiments"].update(Dyson=c["experiments"]["dyson"]),
+            "config: experiments.dyson: differs from experiments.Dyson only by case",
+        ),
+        (
+            lambda c: c["experiments"].update({"../up": c["experiments"]["dyson"]}),
+            "config: experiments: '../up' does not match",
+        ),
+    ],
+)
+def test_values_the_schema_would_accept_or_bend_are_rejected_naming_the_key(edit, message):
+    assert message in config_error(edit)
+
+
+def test_results_inside_the_working_directory_are_accepted(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for results in ["results", "out/results", "./results", str(tmp_path / "results")]:
+        assert validate_config(tiny() | {"results": results})["results"] == results
+    config = tiny()
+    config["seed"] = 2**63 - 1  # the largest root seed the sweep table's int64 column holds
+    validate_config(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("seed: 7\nseed: 8\n", "line 2: key 'seed' given twice (first on line 1"),
+        (
+            "experiments:\n  a: {model: dyson}\n  b: {}\n  a: {}\n",
+            "line 4: key 'a' given twice (first on line 2",
+        ),
+        ("results: yes\n", "line 1: 'yes' would be read as the boolean True"),
+        ("results: off\n", "line 1: 'off' would be read as the boolean False"),
+        ("seed: 010\n", "line 1: '010' would be read as the integer 8"),
+        ("seed: 0x1F\n", "line 1: '0x1F' would be read as the integer 31"),
+        ("checkpoint_every: 1:30\n", "line 1: '1:30' would be read as the integer 90"),
+        ("seed: 1_000\n", "line 1: '1_000' would be read as the integer 1000"),
+        ("checkpoint_every: 1_0.5\n", "line 1: '1_0.5' would be read as the number 10.5"),
+        ("experiments:\n  a: {model: dyson\n", "line 3, column 1: not valid YAML"),
+        ("seed: 7\n  results: x\n", "line 2, column 10: not valid YAML"),
+        ("- seed\n", "a config file holds a mapping of keys at its top level"),
+    ],
+)
+def test_config_files_are_read_strictly_naming_file_and_line(text, message, tmp_path):
+    path = tmp_path / "my.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        read_config_file(path)
+    assert f"{path}, {message}" in str(error.value) or f"{path}: {message}" in str(error.value)
+
+
+def test_the_repository_configs_read_strictly_as_yaml_reads_them():
+    presets = sorted((REPOSITORY / "workflow" / "presets").glob("*.yaml"))
+    for path in [REPOSITORY / "config.yaml", TINY_CONFIG, *presets]:
+        assert read_config_file(path) == yaml.safe_load(path.read_text())

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from sgd_dyson.models.dyson import DysonRun, simulate
+from sgd_dyson.spectra import singular_values
 from sgd_dyson.stages import fit as fit_stage
 from sgd_dyson.stages import simulate as simulate_stage
 from sgd_dyson.stages import spectrum as spectrum_stage
@@ -170,3 +171,79 @@ def test_scaling_fit_has_slope_sqrt_pi_and_a_line_through_all_pairs():
 )
 def test_point_status_names_divergence(replicas, diverged, status):
     assert fit_stage.point_status(replicas, diverged) == status
+
+
+@pytest.mark.parametrize(
+    ("diverged", "stationarity", "status"),
+    [(0, "passed", "ok"), (0, "untested", "ok"), (0, "failed", "non_stationary")]
+    + [(3, "failed", "diverged"), (10, "failed", "all_diverged")],
+)
+def test_point_status_marks_a_failed_stationarity_check_unless_replicas_diverged(
+    diverged, stationarity, status
+):
+    assert fit_stage.point_status(10, diverged, stationarity) == status
+
+
+def fit_settings(burn_in) -> dict:
+    return {
+        "targets": list(TARGET),
+        "cluster_tolerance": 1e-6,
+        "observable": "singular_values",
+        "burn_in": burn_in,
+        "shared_dataset": False,
+        "error_groups": 50,
+        "surmise_bins": 20,
+        "reference_samples": 20000,
+    }
+
+
+@pytest.fixture(scope="module")
+def every_snapshot(dyson_snapshots) -> pd.DataFrame:
+    """The spectrum table of every snapshot of the Dyson run, from step 3 (e^-3 of the offset of
+    the initial weights, N(0, 0.1²), from the targets is left)."""
+    return pd.DataFrame(spectrum_stage.columns(*dyson_snapshots, TARGET, 1e-6))
+
+
+def test_burn_in_auto_cuts_the_relaxation_and_fits_as_the_chosen_step(every_snapshot):
+    # The levels relax as e^(−t) from ~0.1 to targets up to 3.5. A snapshot's bias is
+    # detected above ~5 × 0.01 √(8/7) / √2000 ≈ 1.2e-3 (σ = √T = 0.01, critical z ≈ 5):
+    # always at t = 6 (3.4 e^-6 ≈ 8e-3), never at t = 12 (2e-5): the cut is at 9 or 12.
+    run = {"replicas": 2000, "diverged_replicas": 0}
+    fits, densities = fit_stage.tables(every_snapshot, POINT, fit_settings("auto"), run)
+    chosen = fits["burn_in"].iloc[0]
+    assert chosen in (9, 12) and (fits["burn_in"] == chosen).all()
+    assert (fits["status"] == "ok").all() and (fits["stationarity"] == "passed").all()
+    explicit, explicit_densities = fit_stage.tables(
+        every_snapshot, POINT, fit_settings(int(chosen)), run
+    )
+    pd.testing.assert_frame_equal(fits, explicit)
+    pd.testing.assert_frame_equal(densities, explicit_densities)
+
+
+def test_the_initial_relaxation_fails_the_stationarity_check(every_snapshot):
+    run = {"replicas": 2000, "diverged_replicas": 0}
+    fits, _ = fit_stage.tables(every_snapshot, POINT, fit_settings(0), run)
+    assert (fits["burn_in"] == 0).all()
+    assert (fits["status"] == "non_stationary").all()
+    assert (fits["stationarity"] == "failed").all()
+    assert (fits["stationarity_z"] > fits["stationarity_threshold"]).all()
+
+
+def test_a_burn_in_beyond_every_snapshot_names_the_point_and_its_steps(every_snapshot):
+    run = {"replicas": 2000, "diverged_replicas": 0}
+    with pytest.raises(ValueError, match=r"burn_in = 50 is beyond every snapshot of point T~"):
+        fit_stage.tables(every_snapshot, POINT, fit_settings(50), run)
+    with pytest.raises(ValueError, match=r"steps \[3, 6, 9, .*, 42\]"):
+        fit_stage.tables(every_snapshot, POINT, fit_settings(50), run)
+
+
+def test_the_spectrum_stage_chooses_the_fit_stages_burn_in_for_its_clusters(
+    dyson_snapshots, every_snapshot
+):
+    snapshots, weights = dyson_snapshots
+    chosen = spectrum_stage.auto_burn_in(snapshots, singular_values(weights), False)
+    assert chosen == fit_stage.chosen_burn_in(every_snapshot, fit_settings("auto"), POINT)
+    found = spectrum_stage.columns(snapshots, weights, "auto", 1e-6, "auto", separation=3.0)
+    explicit = spectrum_stage.columns(snapshots, weights, "auto", 1e-6, chosen, separation=3.0)
+    for column in ("target_singular_value", "cluster"):
+        np.testing.assert_array_equal(found[column], explicit[column])

@@ -6,7 +6,7 @@ import re
 
 from pandas import notna
 
-from sgd_dyson.config import POINT_TYPES, canonical, point_id
+from sgd_dyson.config import POINT_TYPES, ConfigError, canonical, point_id
 from sgd_dyson import plotting
 from sgd_dyson.models import MODELS
 from sgd_dyson.stages import sweep
@@ -251,12 +251,16 @@ def simulate_runtime(wildcards, attempt):
     A job killed at its wall-time limit and resubmitted by ``--retries`` asks
     for ``attempt`` times as much and resumes from its in-job checkpoint.
     """
+    return attempt * point_runtime(wildcards.experiment, wildcards.point)
+
+
+def point_runtime(experiment, point):
+    """Minutes of a point's simulation at its first attempt (`simulate_runtime`)."""
     cluster = config["cluster"]
-    work = model_of(wildcards.experiment).work(
-        EXPERIMENTS[wildcards.experiment], point_of(wildcards)
-    )
+    row = SWEEPS[experiment].loc[point].to_dict()
+    work = model_of(experiment).work(EXPERIMENTS[experiment], row)
     estimate = cluster["runtime_margin"] * SECONDS_PER_WORK_UNIT * work
-    return attempt * max(cluster["minimum_runtime"], math.ceil(estimate / 60))
+    return max(cluster["minimum_runtime"], math.ceil(estimate / 60))
 
 
 def runtime(minutes):
@@ -266,17 +270,65 @@ def runtime(minutes):
     )
 
 
-def simulate_memory(wildcards):
-    """Megabytes: the kept snapshots, three copies of them (table, arrays, Arrow), plus 1 GB.
+def point_memory(experiment, point):
+    """Megabytes a point's simulate or import job needs at its peak.
 
-    For external weights: ten times the size of the files holding the point.
+    Simulated: `Model.memory_bytes` (kept snapshots, working and chunk arrays).
+    External weights: ten times the size of the files holding the point, plus 1 GB.
     """
-    experiment, model = EXPERIMENTS[wildcards.experiment], model_of(
-        wildcards.experiment
-    )
+    model = model_of(experiment)
     if not model.simulated:
-        size = sum(os.path.getsize(path) for path in external_files(wildcards))
+        size = sum(os.path.getsize(path) for path in EXTERNAL_FILES[experiment, point])
         return 1000 + math.ceil(10 * size / 1e6)
-    snapshots = experiment["steps"] // model.snapshot_every(experiment) + 1
-    weights = experiment["replicas"] * snapshots * model.matrix_size(experiment) ** 2
-    return 1000 + math.ceil(3 * 8 * weights / 1e6)
+    row = SWEEPS[experiment].loc[point].to_dict()
+    return math.ceil(model.memory_bytes(EXPERIMENTS[experiment], row) / 2**20)
+
+
+def simulate_memory(wildcards):
+    """Megabytes of a simulate or import job (`point_memory`)."""
+    return point_memory(wildcards.experiment, wildcards.point)
+
+
+def memory_limit():
+    """Megabytes a job may use: ``cluster.max_memory_mb``, or this machine's physical memory."""
+    limit = config["cluster"]["max_memory_mb"]
+    if limit == "machine":
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    return limit
+
+
+def refuse_too_large_points():
+    """Raise `ConfigError` before any job for the points whose job exceeds `memory_limit`.
+
+    Names each such point with its memory and wall-time estimates (`point_memory`,
+    `simulate_runtime` at the first attempt).
+    """
+    limit, too_large = memory_limit(), []
+    source = (
+        "cluster.max_memory_mb"
+        if config["cluster"]["max_memory_mb"] != "machine"
+        else "this machine's memory"
+    )
+    for experiment in EXPERIMENTS:
+        for point in points(experiment):
+            needed = point_memory(experiment, point)
+            if needed > limit:
+                runtime = (
+                    f" and {point_runtime(experiment, point)} min"
+                    if model_of(experiment).simulated
+                    else ""
+                )
+                too_large.append(
+                    f"experiments.{experiment}, point {point}: about {needed} MB"
+                    f"{runtime} per job"
+                )
+    if too_large:
+        raise ConfigError(
+            f"config: {len(too_large)} job(s) would exceed {source} ({limit} MB): "
+            + "; ".join(too_large)
+            + " (fewer replicas, snapshots or a smaller size; on a cluster, set "
+            "cluster.max_memory_mb to a node's memory)"
+        )
+
+
+refuse_too_large_points()

@@ -14,6 +14,7 @@ snapshots, weights = point_snapshots(
     settings["layer"],
     snakemake.params.key,
     settings["minimum_replicas"],
+    settings["levels"],
 )
 replicas = snapshots["replica"].nunique()
 logging.info(

@@ -27,6 +27,14 @@ scaling = scaling_table(
     sweep, fits, **params.settings, theory=pd.concat(theory, ignore_index=True) if theory else None
 )
 for row in scaling[scaling["status"] != "ok"].drop_duplicates("point").itertuples():
+    if row.status == "non_stationary":
+        logging.warning(
+            "point %s: not stationary (the halves check failed from step %d): left out of the "
+            "scaling fits",
+            row.point,
+            row.burn_in,
+        )
+        continue
     logging.warning(
         "point %s: %d of %d replicas diverged (%s): left out of the scaling fits",
         row.point,

@@ -15,6 +15,7 @@ columns = spectrum.columns(
     settings["cluster_tolerance"],
     burn_in=settings.get("burn_in", 0),
     separation=settings.get("cluster_separation"),
+    shared_dataset=settings.get("shared_dataset", False),
 )
 run = table_metadata(source)["run"]
 write_table(columns, snakemake.output.spectrum, "spectrum", provenance(settings, run=run))

@@ -3,6 +3,7 @@
 import json
 import logging
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,15 +102,32 @@ class Checkpoint:
         self.last_save = time.monotonic()
 
     def load(self) -> tuple[dict[str, np.ndarray], dict] | None:
-        """The saved ``(arrays, meta)``, or None if there is none or it is another run's."""
+        """The saved ``(arrays, meta)``, or None if there is none or it is another run's.
+
+        A file that cannot be read whole (truncated, corrupted, not an archive)
+        is reported in a warning naming it and deleted: the simulation starts
+        over, and gives the numbers of a run that never had a checkpoint.
+        """
         if not self.path.exists():
             return None
-        with np.load(self.path, allow_pickle=False) as saved:
-            meta = json.loads(str(saved["meta"]))
-            if meta.pop("fingerprint") != self.fingerprint:
-                logger.warning("ignoring %s: it was written for other settings", self.path)
-                return None
-            return {name: saved[name] for name in saved.files if name != "meta"}, meta
+        try:
+            with np.load(self.path, allow_pickle=False) as saved:
+                meta = json.loads(str(saved["meta"]))
+                fingerprint = meta.pop("fingerprint")
+                arrays = {name: saved[name] for name in saved.files if name != "meta"}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            logger.warning(
+                "discarding the checkpoint %s: it cannot be read (%s: %s); starting over",
+                self.path,
+                type(error).__name__,
+                error,
+            )
+            self.remove()
+            return None
+        if fingerprint != self.fingerprint:
+            logger.warning("ignoring %s: it was written for other settings", self.path)
+            return None
+        return arrays, meta
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

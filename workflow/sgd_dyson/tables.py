@@ -84,7 +84,41 @@ _CLUSTER_STATISTICS = [
     ),
     Column("replicas", pa.int64(), "1", "replicas that did not diverge"),
     Column("diverged_replicas", pa.int64(), "1", "replicas that diverged (NaN/Inf or too large)"),
-    Column("status", pa.string(), "", "ok | diverged (some replicas) | all_diverged"),
+    Column(
+        "status",
+        pa.string(),
+        "",
+        "ok | diverged (some replicas) | all_diverged | non_stationary (failed the halves "
+        "check, stationarity); only ok enters the scaling lines",
+    ),
+    Column(
+        "burn_in",
+        pa.int64(),
+        "steps",
+        "first step of the snapshots used: the config's burn_in, or the step chosen by "
+        "burn_in: auto (stationarity.stationary_start)",
+    ),
+    Column(
+        "stationarity",
+        pa.string(),
+        "",
+        "halves check of the snapshots used (stationarity.stationarity_check): passed | failed "
+        "| untested (one snapshot kept, or one independent unit)",
+    ),
+    Column(
+        "stationarity_z",
+        pa.float64(),
+        "1",
+        "largest |z| of the cluster's halves tests (level means, mean spacing): last-half "
+        "minus first-half mean over its error from the independent units",
+    ),
+    Column(
+        "stationarity_threshold",
+        pa.float64(),
+        "1",
+        "the |z| the halves tests may reach: two-sided 4σ, Bonferroni over the point's tests, "
+        "Student t with units − 1 degrees of freedom",
+    ),
 ]
 
 _DENSITY_FIT = [

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..labels import Labels, sgd_labels, with_tuples
-from ..simulation import Checkpoint, Snapshots
+from ..simulation import Checkpoint, Snapshots, snapshot_steps
 from ..tables import POINT_FIELDS
 
 
@@ -29,6 +29,13 @@ POINT_TYPES = {
 """Every parameter a sweep can vary, with its Python type (the point columns of the tables)."""
 
 SEEDS = ("root_seed", "point_seed")
+
+KEPT_COPIES = 5
+"""Copies of the kept snapshots a simulation job holds at its peak (`Model.memory_bytes`)."""
+WORKING_COPIES = 8
+"""Weight-sized working arrays of a simulation at its peak (`Model.memory_bytes`)."""
+STARTUP_BYTES = 500 * 2**20
+"""Python, numpy, pandas and pyarrow loaded: the memory of a job before its arrays."""
 
 AMPLITUDE_KINDS = ("noise_squared", "target", "one")
 """How ``scale = sqrt(ratio × A)`` gets its amplitude: ε², the cluster's target, 1."""
@@ -81,7 +88,7 @@ class Model:
         steps = experiment["steps"]
         for setting in ("snapshot_every", "burn_in"):
             value = experiment[setting]
-            if value != "final" and value > steps:
+            if value not in ("final", "auto") and value > steps:
                 raise ConfigError(
                     f"config: {key}.{setting} = {value} exceeds {key}.steps = {steps}"
                 )
@@ -125,8 +132,12 @@ class Model:
         value = experiment["snapshot_every"]
         return experiment["steps"] if value == "final" else value
 
-    def burn_in(self, experiment: dict) -> int:
-        """The first step whose snapshots are statistics (``final``: the last step only)."""
+    def burn_in(self, experiment: dict) -> int | str:
+        """The first step whose snapshots are statistics (``final``: the last step only).
+
+        ``auto`` stays ``auto``: the spectrum and fit stages choose the step from
+        the levels of each point (`stationarity.stationary_start`).
+        """
         value = experiment["burn_in"]
         return experiment["steps"] if value == "final" else value
 
@@ -157,6 +168,35 @@ class Model:
     def work(self, experiment: dict, point: dict) -> float:
         """Cost of a point's simulation in work units: replicas × steps × n²."""
         return experiment["replicas"] * experiment["steps"] * self.matrix_size(experiment) ** 2
+
+    chunk_elements: int = 2**22
+    """Bound on the elements of one chunk's per-step random arrays (the module's CHUNK_ELEMENTS)."""
+
+    def step_elements(self, experiment: dict, point: dict) -> int:
+        """Elements of one step's random arrays: a chunk holds at least one step of them."""
+        return experiment["replicas"] * self.matrix_size(experiment) ** 2
+
+    def extra_elements(self, experiment: dict, point: dict) -> int:
+        """Elements of the model's own long-lived arrays (chains, datasets); none by default."""
+        return 0
+
+    def memory_bytes(self, experiment: dict, point: dict) -> int:
+        """Peak memory of one point's simulation job, in bytes (an upper estimate).
+
+        With ``E = replicas × n²`` the elements of the weights and ``S`` the kept
+        snapshots (`snapshot_steps`): ``8 × [KEPT_COPIES × S × E`` (the kept
+        per-step copies, the stack of the survivors, the table column and its
+        Arrow buffer, the checkpoint's stack) ``+ WORKING_COPIES × E`` (the
+        state, the update's temporaries, the divergence check) ``+ 2 ×
+        max(chunk_elements, step_elements)`` (a chunk's random arrays, drawn and
+        transformed) ``+ extra_elements]`` plus `STARTUP_BYTES` of interpreter
+        and libraries. Read off the models' ``simulate`` functions.
+        """
+        elements = experiment["replicas"] * self.matrix_size(experiment) ** 2
+        kept = len(snapshot_steps(experiment["steps"], self.snapshot_every(experiment)))
+        chunk = max(self.chunk_elements, self.step_elements(experiment, point))
+        total = (KEPT_COPIES * kept + WORKING_COPIES) * elements + 2 * chunk
+        return STARTUP_BYTES + 8 * (total + self.extra_elements(experiment, point))
 
     # --- analysis ------------------------------------------------------------------
 

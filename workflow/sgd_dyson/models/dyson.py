@@ -196,6 +196,8 @@ class Dyson(Model):
         settings["target"] = sorted(float(value) for value in settings["target"])
         return settings
 
+    chunk_elements = CHUNK_ELEMENTS
+
     def simulate(self, settings: dict, checkpoint: Checkpoint | None = None) -> Snapshots:
         return simulate(run_of(DysonRun, settings), checkpoint)
 

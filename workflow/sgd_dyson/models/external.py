@@ -24,6 +24,10 @@ points and one point may span many files; a point is a distinct
 source files, reading only their small columns; `point_snapshots` reads one
 point, checks it and returns it in the simulate schema. Every error names the
 file, the column and the problem.
+
+Files holding only spectra are read in the levels format
+(`external_levels`: one row per level of one snapshot); a source may mix
+both formats.
 """
 
 import glob
@@ -36,6 +40,14 @@ import pyarrow.parquet as pq
 
 from ..tables import POINT_COLUMNS, TableError, weight_matrices
 from .base import Labels, Model, sgd_labels
+from .external_levels import (
+    LEVELS_REQUIRED,
+    ExternalDataError,
+    is_levels_format,
+    levels_columns,
+    levels_per_snapshot,
+    levels_snapshots,
+)
 
 REQUIRED = ("replica", "step", "rows", "cols", "weights", "learning_rate", "batch_size", "noise")
 OPTIONAL = ("draw", "layer")
@@ -43,10 +55,6 @@ INTEGER_COLUMNS = ("replica", "step", "rows", "cols", "batch_size", "draw")
 FLOAT_COLUMNS = ("learning_rate", "noise")
 POINT = ("learning_rate", "batch_size", "noise")
 INDEX = ("replica", "step", "draw")
-
-
-class ExternalDataError(ValueError):
-    """External weight snapshots are missing or do not follow the weights format."""
 
 
 def source_files(source: str, key: str) -> list[Path]:
@@ -73,19 +81,21 @@ def source_files(source: str, key: str) -> list[Path]:
     return files
 
 
-def _check_types(path: Path, schema: pa.Schema, columns) -> None:
+def _check_types(path: Path, schema: pa.Schema, columns, levels: bool) -> None:
+    needed = LEVELS_REQUIRED if levels else REQUIRED
+    format_name = "levels" if levels else "weights"
     for name in columns:
         if name not in schema.names:
             if name in OPTIONAL:
                 continue
             raise ExternalDataError(
-                f"{path}: column '{name}' missing (the weights format needs {list(REQUIRED)})"
+                f"{path}: column '{name}' missing (the {format_name} format needs {list(needed)})"
             )
         kind = schema.field(name).type
-        if name in INTEGER_COLUMNS:
+        if name in (*INTEGER_COLUMNS, "level"):
             valid = pa.types.is_integer(kind)
             wanted = "integers"
-        elif name in FLOAT_COLUMNS:
+        elif name in (*FLOAT_COLUMNS, "value"):
             valid = pa.types.is_integer(kind) or pa.types.is_floating(kind)
             valid = valid or (name == "noise" and pa.types.is_null(kind))
             wanted = "numbers" + (" or nulls" if name == "noise" else "")
@@ -100,17 +110,28 @@ def _check_types(path: Path, schema: pa.Schema, columns) -> None:
             raise ExternalDataError(f"{path}: column '{name}' has type {kind}, expected {wanted}")
 
 
-def _read(path: Path, columns) -> pa.Table:
+def _read(path: Path, columns) -> tuple[pa.Table, bool]:
+    """The weights-format ``columns`` of a file, and whether it is in the levels format.
+
+    A levels-format file (`external_levels.is_levels_format`) is read with the
+    levels twins of the columns (`external_levels.levels_columns`).
+    """
     try:
         schema = pq.read_schema(path)
     except (pa.ArrowException, OSError) as error:
         raise ExternalDataError(f"{path}: not a readable Parquet file ({error})") from None
-    _check_types(path, schema, columns)
+    levels = is_levels_format(schema)
+    if levels:
+        columns = levels_columns(columns)
+    _check_types(path, schema, columns, levels)
     present = [name for name in columns if name in schema.names]
     try:
-        return pq.read_table(path, columns=present)
+        table = pq.read_table(path, columns=present)
     except (pa.ArrowException, OSError) as error:
         raise ExternalDataError(f"{path}: not a readable Parquet file ({error})") from None
+    if table.num_rows == 0:
+        raise ExternalDataError(f"{path}: the file holds no rows (no snapshot)")
+    return table, levels
 
 
 def _select_layer(table: pa.Table, path: Path, layer, key: str) -> pa.Table:
@@ -178,16 +199,19 @@ def discover_points(files: list[Path], layer, key: str) -> list[dict]:
     """
     found: dict[tuple, dict] = {}
     for path in files:
-        table = _select_layer(
-            _read(path, [*POINT, *INDEX, "rows", "cols", "layer"]), path, layer, key
-        )
+        table, levels = _read(path, [*POINT, *INDEX, "rows", "cols", "layer"])
+        table = _select_layer(table, path, layer, key)
         frame = _point_frame(table)
         _check_point_values(frame, path)
         frame["replica"] = table.column("replica").to_numpy(zero_copy_only=False)
         frame["step"] = table.column("step").to_numpy(zero_copy_only=False)
-        frame["levels"] = np.minimum(
-            table.column("rows").to_numpy(zero_copy_only=False),
-            table.column("cols").to_numpy(zero_copy_only=False),
+        frame["levels"] = (
+            levels_per_snapshot(table, path)
+            if levels
+            else np.minimum(
+                table.column("rows").to_numpy(zero_copy_only=False),
+                table.column("cols").to_numpy(zero_copy_only=False),
+            )
         )
         frame["draw"] = (
             table.column("draw").to_numpy(zero_copy_only=False)
@@ -243,22 +267,34 @@ def _weights(table: pa.Table, path: Path) -> np.ndarray:
 
 
 def point_snapshots(
-    files: list[str], point: dict, layer, key: str, minimum_replicas: int
+    files: list[str],
+    point: dict,
+    layer,
+    key: str,
+    minimum_replicas: int,
+    levels_are: str = "singular_values",
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """One point's snapshots from ``files``: the scalar columns of a simulate table and W.
 
     Rows are ordered by (replica, step); ``draw`` is 0 where the files have
-    none. Raises `ExternalDataError` naming the file and column for anything
-    outside the weights format, duplicated snapshots, replicas with different
-    snapshot steps, matrices of different shapes, and a point with fewer than
-    ``minimum_replicas`` replicas.
+    none. Levels-format files give W = diag(s) (`external_levels.levels_snapshots`,
+    ``levels_are`` saying what their values are). Raises `ExternalDataError`
+    naming the file and column for anything outside the weights format,
+    duplicated snapshots, replicas with different snapshot steps, matrices of
+    different shapes, and a point with fewer than ``minimum_replicas`` replicas.
     """
     frames, matrices = [], []
     for name in files:
         path = Path(name)
-        table = _select_layer(_read(path, [*REQUIRED, *OPTIONAL]), path, layer, key)
-        table = _point_rows(table, point)
+        table, levels = _read(path, [*REQUIRED, *OPTIONAL])
+        table = _point_rows(_select_layer(table, path, layer, key), point)
         if table.num_rows == 0:
+            continue
+        if levels:
+            frame, weights = levels_snapshots(table, path, levels_are)
+            matrices.append(weights)
+            frame["file"] = str(path)
+            frames.append(frame)
             continue
         matrices.append(_weights(table, path))
         frame = pd.DataFrame(
@@ -370,7 +406,22 @@ class External(Model):
 
     def points(self, key: str, experiment: dict) -> list[dict]:
         """The points found in the files (`external_points`), each in the scan "external data"."""
-        return [{**point, "scans": ["external data"]} for point in external_points(key, experiment)]
+        points = external_points(key, experiment)
+        self.check_burn_in(key, experiment, points)
+        return [{**point, "scans": ["external data"]} for point in points]
+
+    def check_burn_in(self, key: str, experiment: dict, points: list[dict]) -> None:
+        """Raise `ExternalDataError` naming the key, the point and its last step if a
+        numeric ``burn_in`` is beyond every snapshot of a point (``auto`` always fits)."""
+        burn_in = experiment["burn_in"]
+        for point in points:
+            if burn_in != "auto" and point["steps"] < burn_in:
+                raise ExternalDataError(
+                    f"config: {key}.burn_in = {burn_in} is beyond every snapshot of the point "
+                    f"α = {point['learning_rate']:g}, |B| = {point['batch_size']} in "
+                    f"{', '.join(point['files'])}: its snapshots end at step {point['steps']}; "
+                    f"lower {key}.burn_in or use auto"
+                )
 
     def matrix_size(self, experiment: dict) -> int:
         raise NotImplementedError("external weights have the sizes of their files")

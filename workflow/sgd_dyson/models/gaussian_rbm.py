@@ -238,6 +238,22 @@ class GaussianRBM(Model):
     def simulate(self, settings: dict, checkpoint: Checkpoint | None = None) -> Snapshots:
         return simulate(run_of(GaussianRBMRun, settings), checkpoint)
 
+    chunk_elements = CHUNK_ELEMENTS
+
+    def step_elements(self, experiment: dict, point: dict) -> int:
+        """The Gibbs normals of one update: replicas × gibbs_steps × 2 × |B| × n."""
+        return (
+            experiment["replicas"]
+            * experiment["gibbs_steps"]
+            * 2
+            * point["batch_size"]
+            * experiment["size"]
+        )
+
+    def extra_elements(self, experiment: dict, point: dict) -> int:
+        """The persistent chains and the hidden units: 2 × replicas × |B| × n."""
+        return 2 * experiment["replicas"] * point["batch_size"] * experiment["size"]
+
     def work(self, experiment: dict, point: dict) -> float:
         """`Model.work` times Gibbs sweeps × |B|: the persistent chains dominate the cost."""
         return super().work(experiment, point) * experiment["gibbs_steps"] * point["batch_size"]

@@ -446,6 +446,29 @@ class TeacherStudent(Model):
     def dataset_draws(self, experiment: dict) -> int:
         return experiment["dataset_draws"]
 
+    chunk_elements = CHUNK_ELEMENTS
+
+    def step_elements(self, experiment: dict, point: dict) -> int:
+        """One step's batch moments and additive noise: 2 × replicas × d², d = N (2N: label)."""
+        dim = experiment["size"] * (2 if experiment["noise_kind"] == "label" else 1)
+        return 2 * experiment["replicas"] * dim**2
+
+    def extra_elements(self, experiment: dict, point: dict) -> int:
+        """The kept epoch of injected noise (at most `EPOCH_NOISE_BYTES`), the shared datasets'
+        batch moments, and the composed maps of a chunk (4 arrays of draws × steps × N⁴)."""
+        size, draws = experiment["size"], experiment["dataset_draws"]
+        batches = self.run_settings(experiment, point)["batches_per_epoch"]
+        dim = size * (2 if experiment["noise_kind"] == "label" else 1)
+        epoch_noise = batches * experiment["replicas"] * size**2
+        extra = 0
+        if experiment["dataset"] != "online" and experiment["noise_kind"] == "injected":
+            extra += epoch_noise if 8 * epoch_noise <= EPOCH_NOISE_BYTES else 0
+        if experiment["dataset"] == "paper":
+            extra += draws * batches * dim**2
+            if size <= COMPOSED_MAX_SIZE and experiment["noise_kind"] == "injected":
+                extra += 4 * draws * experiment["steps"] * size**4
+        return extra
+
     def run_settings(self, experiment: dict, point: dict) -> dict:
         """`Model.run_settings`; a ``dataset_size`` is cut into batches of the point's size."""
         settings = super().run_settings(experiment, point)

@@ -170,9 +170,14 @@ def eigenvalue_flow_caption(context: CaptionContext) -> str:
         "logarithmic axis, one thin line per level, one colour per replica; dotted: the targets.",
         "The levels leave their small initial values, approach their targets and then fluctuate "
         "about them; degenerate levels do not merge but keep apart (level repulsion).",
-        f"Shaded: the late window (steps ≥ {context.burn_in}, or the second half of the run if "
-        f"that leaves fewer than {LATE_SNAPSHOTS} snapshots), drawn on a linear axis on the "
-        "right.",
+        (
+            "Shaded: the late window (the second half of the run; burn_in: auto chooses the "
+            "statistics' first step per point)"
+            if context.burn_in == "auto"
+            else f"Shaded: the late window (steps ≥ {context.burn_in}, or the second half of "
+            f"the run if that leaves fewer than {LATE_SNAPSHOTS} snapshots)"
+        )
+        + ", drawn on a linear axis on the right.",
         "Top right: the levels of one degenerate cluster (of the pairs, the one closest to its "
         "target in units of its spread) in the first replica, the gap between them shaded, the "
         "target dotted and the ensemble's fitted centre x0 dashed.",

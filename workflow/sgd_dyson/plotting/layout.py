@@ -89,14 +89,21 @@ def cluster_colour(cluster: int) -> str:
 # --- Titles and notes -------------------------------------------------------------------
 
 
+EXCLUSION_REASONS = {
+    "all_diverged": "all replicas diverged",
+    "diverged": "some replicas diverged",
+    "non_stationary": "not stationary",
+}
+"""The human phrase of each status other than ok (`stages.fit.point_status`)."""
+
+
 def excluded_points_note(scaling: pd.DataFrame) -> str:
-    """One line naming the points left out because replicas diverged, or ``""`` if none."""
+    """One line naming the points left out of the fits and why (`EXCLUSION_REASONS`), or ``""``."""
     excluded = scaling[scaling["status"] != "ok"].drop_duplicates("point")
     if excluded.empty:
         return ""
-    how_many = {"all_diverged": "all", "diverged": "some"}
     names = "; ".join(
-        f"{point_label(row)} ({how_many.get(row['status'], row['status'])} replicas diverged)"
+        f"{point_label(row)} ({EXCLUSION_REASONS.get(row['status'], row['status'])})"
         for _, row in excluded.iterrows()
     )
     return f"excluded: {names}"

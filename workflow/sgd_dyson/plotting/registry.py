@@ -119,7 +119,12 @@ def caption_context(
 def caption_header(context: CaptionContext) -> str:
     """The sentence opening every caption: the experiment, what was run, the burn-in."""
     run = f"{context.labels.description}, " if context.labels.description else ""
-    return f"Experiment **{context.experiment}** ({run}statistics at steps ≥ {context.burn_in})."
+    start = (
+        "the step chosen per point by burn_in: auto, the fit table's burn_in"
+        if context.burn_in == "auto"
+        else context.burn_in
+    )
+    return f"Experiment **{context.experiment}** ({run}statistics at steps ≥ {start})."
 
 
 def sentences(*parts: str) -> str:

@@ -70,10 +70,12 @@ def summary_row(experiment: dict) -> dict:
     ``experiment`` as `front_page` takes it. The headline line
     (`headline_line`) gives the slope ± error, χ²/dof, points and its
     ``continuum_slope`` (``–`` where none is known); `theory_agreement` the
-    exact theory's Σr²/n; the points with a status other than ok are counted
-    as excluded.
+    exact theory's Σr²/n; the points excluded because replicas diverged are
+    counted, those excluded as not stationary (status ``non_stationary``) named.
     """
     scaling = experiment["scaling"]
+    diverged = scaling["status"].isin(["diverged", "all_diverged"])
+    non_stationary = sorted(scaling.loc[scaling["status"] == "non_stationary", "point"].unique())
     line = headline_line(experiment["scaling_fit"])
     chi2, predicted = theory_agreement(scaling)
     row = {
@@ -85,7 +87,8 @@ def summary_row(experiment: dict) -> dict:
         "points": 0,
         "continuum theory": MISSING,
         "exact theory Σr²/n": f"{chi2:.2f} ({predicted} points)" if predicted else MISSING,
-        "excluded (diverged)": scaling.loc[scaling["status"] != "ok", "point"].nunique(),
+        "excluded (diverged)": scaling.loc[diverged, "point"].nunique(),
+        "excluded (non-stationary)": ", ".join(non_stationary) or MISSING,
     }
     if line is not None:
         pooled = f" ({cluster_label(ALL_PAIRS)})" if line["cluster"] == ALL_PAIRS else ""

@@ -21,6 +21,7 @@ from ..fits import (
 )
 from ..models import model_of
 from ..spectra import OBSERVABLE_COLUMNS, cluster_targets
+from ..stationarity import snapshot_levels, stationarity_check, stationary_start
 from ..statistics import equal_groups, integrated_autocorrelation_time, jackknife
 from ..tables import POINT_COLUMNS, column_names
 from . import spectrum
@@ -163,11 +164,76 @@ def autocorrelation_steps(levels: np.ndarray, samples: pd.DataFrame) -> float:
     return integrated_autocorrelation_time(series) * float(np.median(np.diff(steps)))
 
 
-def point_status(replicas: int, diverged_replicas: int) -> str:
-    """``ok`` without divergence, ``all_diverged`` without survivors, else ``diverged``."""
-    if not diverged_replicas:
-        return "ok"
-    return "all_diverged" if diverged_replicas == replicas else "diverged"
+def point_status(replicas: int, diverged_replicas: int, stationarity: str = "untested") -> str:
+    """The point's status; only ``ok`` enters the scaling lines.
+
+    ``all_diverged`` without survivors, ``diverged`` with some diverged
+    replicas; else ``non_stationary`` when the halves check failed
+    (`stationarity.stationarity_check`), ``ok`` otherwise (passed or untested).
+    """
+    if diverged_replicas:
+        return "all_diverged" if diverged_replicas == replicas else "diverged"
+    return "non_stationary" if stationarity == "failed" else "ok"
+
+
+def independent_units(
+    spectrum_table: pd.DataFrame, replicas: np.ndarray, by_draw: bool
+) -> np.ndarray:
+    """The independent unit of each of ``replicas``: its dataset draw (``by_draw``), or itself."""
+    if not by_draw:
+        return replicas
+    return spectrum_table.groupby("replica")["draw"].first().loc[replicas].to_numpy()
+
+
+def chosen_burn_in(spectrum_table: pd.DataFrame, settings: dict, point: dict) -> int:
+    """The first step of the statistics: ``burn_in``, or with ``auto`` `stationary_start`.
+
+    ``auto`` is chosen on the singular values (whatever the observable, so that
+    the spectrum stage finds the same step for its clusters), errors from the
+    independent units (`independent_units`). Raises ValueError naming the
+    point and its steps when ``burn_in`` is beyond every snapshot.
+    """
+    steps = np.unique(spectrum_table["step"])
+    burn_in = settings["burn_in"]
+    if burn_in == "auto":
+        levels, steps, replicas = snapshot_levels(*wide_levels(spectrum_table, "singular_value"))
+        by_draw = settings["shared_dataset"] and spectrum_table["draw"].nunique() >= 2
+        units = independent_units(spectrum_table, replicas, by_draw)
+        return stationary_start(levels, steps, units)
+    if steps.size and steps[-1] < burn_in:
+        raise ValueError(
+            f"burn_in = {burn_in} is beyond every snapshot of point {point['point']}: its "
+            f"snapshots are at steps {steps.tolist()}; lower burn_in"
+        )
+    return int(burn_in)
+
+
+def wide_levels(table: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(replica, step, values)``: one row per snapshot, ``values`` ``(snapshots, levels)``."""
+    ordered = table.sort_values(["replica", "step", "level"])
+    snapshots = ordered.drop_duplicates(["replica", "step"])
+    values = ordered[column].to_numpy().reshape(len(snapshots), -1)
+    return snapshots["replica"].to_numpy(), snapshots["step"].to_numpy(), values
+
+
+def point_stationarity(used: pd.DataFrame, column: str, by_draw: bool) -> dict:
+    """The halves check of the snapshots ``used`` (`stationarity.stationarity_check`).
+
+    On the analysed ``column``, per cluster of the table's ``cluster`` column,
+    errors from the independent units. Returns cluster → its fit-table
+    columns ``stationarity``, ``stationarity_z``, ``stationarity_threshold``.
+    """
+    levels, _, replicas = snapshot_levels(*wide_levels(used, column))
+    clusters = used.drop_duplicates("level").sort_values("level")["cluster"].to_numpy()
+    check = stationarity_check(levels, clusters, independent_units(used, replicas, by_draw))
+    return {
+        cluster: {
+            "stationarity": check.status,
+            "stationarity_z": z,
+            "stationarity_threshold": check.threshold,
+        }
+        for cluster, z in zip(np.unique(clusters), check.cluster_z, strict=True)
+    }
 
 
 def analysed_clusters(spectrum_table: pd.DataFrame, settings: dict) -> pd.DataFrame:
@@ -208,19 +274,24 @@ def tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-cluster fits of one sweep point: the ``fit`` and ``density_fit`` tables.
 
-    Uses snapshots at ``step ≥ burn_in``. Errors are a delete-one-group
-    jackknife: over dataset draws when the dataset is shared by replicas and
-    there are several draws (the quenched dataset is then part of the error),
-    otherwise over ``error_groups`` groups of replicas. ``run`` gives
-    ``replicas`` and ``diverged_replicas``; a point with diverged replicas is
-    marked (``status``), and one with fewer than two survivors gets no
-    statistics and no density fits at all.
+    Uses snapshots at ``step ≥ burn_in`` (`chosen_burn_in`; the column
+    ``burn_in``). Errors are a delete-one-group jackknife: over dataset draws
+    when the dataset is shared by replicas and there are several draws (the
+    quenched dataset is then part of the error), otherwise over
+    ``error_groups`` groups of replicas. ``run`` gives ``replicas`` and
+    ``diverged_replicas``; a point with diverged replicas is marked
+    (``status``), and one with fewer than two survivors gets no statistics and
+    no density fits at all. The snapshots used get the halves check
+    (`point_stationarity`); a point failing it has status ``non_stationary``.
     """
-    used = spectrum_table[spectrum_table["step"] >= settings["burn_in"]]
-    by_draw = settings["shared_dataset"] and used["draw"].nunique() >= 2
     survivors = run["replicas"] - run["diverged_replicas"]
+    burn_in = chosen_burn_in(spectrum_table, settings, point) if survivors else None
+    used = spectrum_table[spectrum_table["step"] >= (burn_in or 0)]
+    by_draw = settings["shared_dataset"] and used["draw"].nunique() >= 2
     point_columns = {"point": point["point"], **{name: point.get(name) for name in POINT_COLUMNS}}
     column = OBSERVABLE_COLUMNS[settings["observable"]]
+    stationarity = point_stationarity(used, column, by_draw) if survivors >= 2 else {}
+    halves = "failed" if any(c["stationarity"] == "failed" for c in stationarity.values()) else ""
     rows, densities = [], []
     for cluster in analysed_clusters(spectrum_table, settings).itertuples(index=False):
         row = {
@@ -231,7 +302,9 @@ def tables(
             "replicas": survivors,
             "diverged_replicas": run["diverged_replicas"],
             "error_grouping": "draw" if by_draw else "replica",
-            "status": point_status(run["replicas"], run["diverged_replicas"]),
+            "burn_in": burn_in,
+            "status": point_status(run["replicas"], run["diverged_replicas"], halves),
+            **stationarity.get(cluster.cluster, {"stationarity": "untested"}),
         }
         if survivors >= 2:  # the jackknife needs two independent groups
             levels, samples = cluster_samples(used, cluster, column)

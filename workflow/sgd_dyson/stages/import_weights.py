@@ -4,10 +4,16 @@ from ..config import canonical
 
 
 def settings(experiment: dict) -> dict:
-    """What the import stage reads of an external experiment: its layer and the replicas needed.
+    """What the import stage reads of an external experiment.
 
-    A point needs at least ``fit.error_groups`` replicas (the jackknife groups).
+    Its ``layer``, the replicas a point needs (at least ``fit.error_groups``,
+    the jackknife groups) and what levels-format files hold (``levels``:
+    singular values of W or eigenvalues of X = WᵀW).
     """
     return canonical(
-        {"layer": experiment.get("layer"), "minimum_replicas": experiment["fit"]["error_groups"]}
+        {
+            "layer": experiment.get("layer"),
+            "minimum_replicas": experiment["fit"]["error_groups"],
+            "levels": experiment["levels"],
+        }
     )

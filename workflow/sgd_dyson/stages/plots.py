@@ -66,12 +66,20 @@ def description(name: str, model: "Model", experiment: dict) -> str:
     return caption_header(caption_context(name, model, experiment))
 
 
-def read_spectra(paths: Sequence[str | PathLike], burn_in: int) -> dict[str, pd.DataFrame]:
-    """Point id (the file's stem) → the rows of its spectrum table with ``step ≥ burn_in``."""
+def read_spectra(
+    paths: Sequence[str | PathLike], burn_in: int | Mapping[str, int]
+) -> dict[str, pd.DataFrame]:
+    """Point id (the file's stem) → the rows of its spectrum table with ``step ≥ burn_in``.
+
+    ``burn_in`` is one step, or point id → its step (``burn_in: auto``: the fit
+    table's ``burn_in`` column).
+    """
     spectra = {}
     for path in paths:
         spectrum = read_table(path, "spectrum")
-        spectra[Path(path).stem] = spectrum[spectrum["step"] >= burn_in]
+        point = Path(path).stem
+        start = burn_in[point] if isinstance(burn_in, Mapping) else burn_in
+        spectra[point] = spectrum[spectrum["step"] >= start]
     return spectra
 
 
@@ -94,8 +102,12 @@ def read_figure_data(
     built by `labels` and `settings`.
     """
     burn_in = settings["burn_in"]
+    scaling = None
+    if burn_in == "auto":  # chosen per point by the fit stage: the scaling table's column
+        scaling = read_table(inputs["scaling"], "scaling")
+        burn_in = scaling.drop_duplicates("point").set_index("point")["burn_in"].to_dict()
     readers = {
-        "scaling": lambda path: read_table(path, "scaling"),
+        "scaling": lambda path: read_table(path, "scaling") if scaling is None else scaling,
         "scaling_fit": lambda path: read_table(path, "scaling_fit"),
         "density_fits": lambda path: read_table(path, "density_fits"),
         "spectra": lambda paths: read_spectra(paths, burn_in),
@@ -104,6 +116,6 @@ def read_figure_data(
     return FigureData(
         labels=Labels.from_params(labels),
         column=OBSERVABLE_COLUMNS[settings["observable"]],
-        burn_in=burn_in,
+        burn_in=None if isinstance(burn_in, Mapping) else burn_in,
         **{name: readers[name](inputs[name]) for name in FIGURES[figure].inputs},
     )

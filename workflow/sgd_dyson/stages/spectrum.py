@@ -6,6 +6,7 @@ import pandas as pd
 from ..config import canonical
 from ..models import model_of
 from ..spectra import degenerate_clusters, gram_eigenvalues, singular_values, targets_from_gaps
+from ..stationarity import snapshot_levels, stationary_start
 from ..tables import POINT_COLUMNS
 
 
@@ -15,7 +16,9 @@ def settings(experiment: dict) -> dict:
     ``targets`` (`models.base.Model.targets`) and ``cluster_tolerance``; with
     targets found in the data (``auto``), the clusters come from the snapshots
     at ``step ≥ burn_in``, split where the gap exceeds ``cluster_separation``
-    combined standard deviations.
+    combined standard deviations; with ``burn_in: auto`` the step is chosen
+    from the singular values as the fit stage chooses it, which needs
+    ``shared_dataset`` (whether replicas of one draw share their data).
     """
     model = model_of(experiment)
     spectrum = {
@@ -25,6 +28,8 @@ def settings(experiment: dict) -> dict:
     if spectrum["targets"] == "auto":
         spectrum["burn_in"] = model.burn_in(experiment)
         spectrum["cluster_separation"] = experiment["cluster_separation"]
+        if spectrum["burn_in"] == "auto":
+            spectrum["shared_dataset"] = experiment.get("dataset", "paper") == "paper"
     return canonical(spectrum)
 
 
@@ -33,8 +38,9 @@ def columns(
     weights: np.ndarray,
     targets: list[float] | str,
     tolerance: float,
-    burn_in: int = 0,
+    burn_in: int | str = 0,
     separation: float | None = None,
+    shared_dataset: bool = False,
 ) -> dict:
     """Levels of every snapshot, one row per (snapshot, level) (schema ``spectrum``).
 
@@ -42,15 +48,19 @@ def columns(
     its matrices ``(rows, n, m)``. Level ``i`` (ascending) belongs to the
     cluster of the ``i``-th smallest target singular value. ``targets="auto"``
     finds them in the singular values at ``step ≥ burn_in``
-    (`spectra.targets_from_gaps` with ``separation``).
+    (`spectra.targets_from_gaps` with ``separation``; ``burn_in="auto"``:
+    `auto_burn_in`).
     """
     sv = singular_values(weights) if len(weights) else np.empty((0, len(targets)))
     if isinstance(targets, str):
+        if burn_in == "auto":
+            burn_in = auto_burn_in(snapshots, sv, shared_dataset)
         stationary = sv[snapshots["step"].to_numpy() >= burn_in]
         if len(stationary) < 2:
             raise ValueError(
                 f"burn_in = {burn_in} leaves {len(stationary)} snapshots to find the "
-                "clusters in; lower burn_in"
+                f"clusters in (snapshot steps {np.unique(snapshots['step']).tolist()}); "
+                "lower burn_in"
             )
         targets = targets_from_gaps(stationary, separation)
     levels = len(targets)
@@ -70,3 +80,19 @@ def columns(
         "cluster": np.tile(clusters, rows),
         "target_singular_value": np.tile(targets, rows),
     }
+
+
+def auto_burn_in(snapshots: pd.DataFrame, sv: np.ndarray, shared_dataset: bool) -> int:
+    """``burn_in: auto`` of one point: `stationarity.stationary_start` of its singular values.
+
+    ``sv`` ``(snapshots, levels)`` in the rows of ``snapshots``; the independent
+    units are the dataset draws when ``shared_dataset`` and there are several,
+    else the replicas: the fit stage's choice (`stages.fit.chosen_burn_in`).
+    """
+    levels, steps, replicas = snapshot_levels(
+        snapshots["replica"].to_numpy(), snapshots["step"].to_numpy(), sv
+    )
+    units = replicas
+    if shared_dataset and snapshots["draw"].nunique() >= 2:
+        units = snapshots.groupby("replica")["draw"].first().loc[replicas].to_numpy()
+    return stationary_start(levels, steps, units)
