@@ -123,6 +123,27 @@ def test_a_truncated_weights_table_stops_its_spectrum_naming_the_file(finished):
             assert after.get(path) == digest, path
 
 
+def test_weights_too_large_for_the_fits_stop_their_spectrum_naming_the_file(finished):
+    """Levels of 2e200 would overflow when the fits square them: an error, not all-NA fits."""
+    source = external_weights(finished, scale=1e200)
+
+    def add_external(experiments):
+        with_external(str(source))(experiments)
+        experiments["mine"]["fit"] = {"error_groups": 3}
+
+    before = fingerprints(finished)
+    result = snakemake(finished, config=broken_config(finished, add_external))
+    assert result.returncode != 0
+    point = "lr~0.1_bs~8_noise~0.1"
+    log = (finished / "results/logs/spectrum/mine" / f"{point}.log").read_text()
+    assert f"results/mine/imported/{point}.parquet: a singular value of 2" in log
+    assert "exceeds 1e+150: the fits would square it beyond double precision" in log
+    assert "Error in rule spectrum" in result.stdout + result.stderr
+    assert not (finished / "results/mine/spectrum" / f"{point}.parquet").exists()
+    after = fingerprints(finished)
+    assert all(after.get(path) == digest for path, digest in before.items())
+
+
 def test_a_table_of_the_wrong_schema_stops_the_next_stage_naming_file_and_column(finished):
     damaged = Path("results/online/spectrum") / f"{POINT}.parquet"
     pq.write_table(pa.table({"replica": [0, 1], "level": [0, 0]}), finished / damaged)

@@ -247,3 +247,25 @@ def test_the_spectrum_stage_chooses_the_fit_stages_burn_in_for_its_clusters(
     explicit = spectrum_stage.columns(snapshots, weights, "auto", 1e-6, chosen, separation=3.0)
     for column in ("target_singular_value", "cluster"):
         np.testing.assert_array_equal(found[column], explicit[column])
+
+
+def test_levels_beyond_what_the_fits_can_square_are_an_error_naming_the_replica():
+    weights = np.stack([np.diag([2.0, 2.0]), np.diag([2.0e200, 2.0e200])])
+    snapshots = pd.DataFrame(
+        {
+            "replica": [0, 7],
+            "draw": 0,
+            "step": 10,
+            "learning_rate": 0.1,
+            "batch_size": 8,
+            "noise": 0.1,
+            "temperature": np.nan,
+        }
+    )
+    with pytest.raises(
+        ValueError, match=r"singular value of 2e\+200 \(replica 7\) exceeds 1e\+150"
+    ):
+        spectrum_stage.columns(snapshots, weights, [2.0, 2.0], 1e-6)
+    edge = weights.copy()
+    edge[1] = np.diag([spectrum_stage.LARGEST_LEVEL] * 2)
+    assert len(spectrum_stage.columns(snapshots, edge, [2.0, 2.0], 1e-6)["singular_value"]) == 4

@@ -8,14 +8,17 @@ log_to(snakemake.log[0])
 settings = snakemake.params.settings
 source = snakemake.input.weights
 table = read_arrow(source, "simulate")
-columns = spectrum.columns(
-    table.drop_columns(["weights"]).to_pandas(),
-    weight_matrices(table, source),
-    settings["targets"],
-    settings["cluster_tolerance"],
-    burn_in=settings.get("burn_in", 0),
-    separation=settings.get("cluster_separation"),
-    shared_dataset=settings.get("shared_dataset", False),
-)
+try:
+    columns = spectrum.columns(
+        table.drop_columns(["weights"]).to_pandas(),
+        weight_matrices(table, source),
+        settings["targets"],
+        settings["cluster_tolerance"],
+        burn_in=settings.get("burn_in", 0),
+        separation=settings.get("cluster_separation"),
+        shared_dataset=settings.get("shared_dataset", False),
+    )
+except ValueError as error:  # name the file whose snapshots cannot be analysed
+    raise ValueError(f"{source}: {error}") from None
 run = table_metadata(source)["run"]
 write_table(columns, snakemake.output.spectrum, "spectrum", provenance(settings, run=run))

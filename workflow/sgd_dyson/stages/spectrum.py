@@ -33,6 +33,11 @@ def settings(experiment: dict) -> dict:
     return canonical(spectrum)
 
 
+LARGEST_LEVEL = 1.0e150
+"""Largest singular value the analysis takes: the fits square levels and widths (and X = WᵀW
+squares them), and (1e150)² stays well inside double precision's 1.8e308."""
+
+
 def columns(
     snapshots: pd.DataFrame,
     weights: np.ndarray,
@@ -49,9 +54,16 @@ def columns(
     cluster of the ``i``-th smallest target singular value. ``targets="auto"``
     finds them in the singular values at ``step ≥ burn_in``
     (`spectra.targets_from_gaps` with ``separation``; ``burn_in="auto"``:
-    `auto_burn_in`).
+    `auto_burn_in`). Singular values above `LARGEST_LEVEL` are an error.
     """
     sv = singular_values(weights) if len(weights) else np.empty((0, len(targets)))
+    if sv.size and sv.max() > LARGEST_LEVEL:
+        raise ValueError(
+            f"a singular value of {sv.max():.3g} (replica "
+            f"{snapshots['replica'].iloc[int(np.argmax(sv.max(axis=1)))]}) exceeds "
+            f"{LARGEST_LEVEL:g}: the fits would square it beyond double precision; "
+            "rescale the weights"
+        )
     if isinstance(targets, str):
         if burn_in == "auto":
             burn_in = auto_burn_in(snapshots, sv, shared_dataset)
