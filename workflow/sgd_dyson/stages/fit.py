@@ -208,11 +208,19 @@ def chosen_burn_in(spectrum_table: pd.DataFrame, settings: dict, point: dict) ->
     return int(burn_in)
 
 
-def wide_levels(table: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(replica, step, values)``: one row per snapshot, ``values`` ``(snapshots, levels)``."""
+def snapshot_rows(table: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.DataFrame]:
+    """``column`` of ``table`` as ``(snapshots, levels)``, and one row per snapshot.
+
+    Both ordered by (replica, step); the levels of a snapshot by ``level``.
+    """
     ordered = table.sort_values(["replica", "step", "level"])
     snapshots = ordered.drop_duplicates(["replica", "step"])
-    values = ordered[column].to_numpy().reshape(len(snapshots), -1)
+    return ordered[column].to_numpy().reshape(len(snapshots), -1), snapshots
+
+
+def wide_levels(table: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(replica, step, values)``: one row per snapshot, ``values`` ``(snapshots, levels)``."""
+    values, snapshots = snapshot_rows(table, column)
     return snapshots["replica"].to_numpy(), snapshots["step"].to_numpy(), values
 
 
@@ -247,9 +255,7 @@ def analysed_clusters(spectrum_table: pd.DataFrame, settings: dict) -> pd.DataFr
 
 def cluster_samples(used: pd.DataFrame, cluster, column: str) -> tuple[np.ndarray, pd.DataFrame]:
     """A cluster's levels ``(samples, n)`` and one row per sample, ordered by (replica, step)."""
-    members = used[used["cluster"] == cluster.cluster].sort_values(["replica", "step", "level"])
-    samples = members.drop_duplicates(["replica", "step"])
-    return members[column].to_numpy().reshape(len(samples), cluster.levels), samples
+    return snapshot_rows(used[used["cluster"] == cluster.cluster], column)
 
 
 def measured_cluster(
