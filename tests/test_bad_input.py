@@ -264,6 +264,11 @@ BAD_CONFIGS = {
         lambda folder: broken_config(folder, lambda e: e["online"].update(replicas=10**8)),
         "would exceed this machine's memory",
     ),
+    "jobs larger than cluster.max_memory_mb": (
+        lambda folder: top_level(folder, cluster={"max_memory_mb": 100}),
+        "15 job(s) would exceed cluster.max_memory_mb (100 MB): "
+        "experiments.dyson, point T~0.0001: about",
+    ),
     "a matrix of size 2000": (
         lambda folder: broken_config(
             folder, lambda e: e["paper"].update(size=2000, teacher=[2.0] * 2000)
