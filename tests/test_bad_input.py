@@ -123,16 +123,21 @@ def test_a_truncated_weights_table_stops_its_spectrum_naming_the_file(finished):
             assert after.get(path) == digest, path
 
 
-def test_weights_too_large_for_the_fits_stop_their_spectrum_naming_the_file(finished):
-    """Levels of 2e200 would overflow when the fits square them: an error, not all-NA fits."""
-    source = external_weights(finished, scale=1e200)
+def with_overflowing_external(folder: Path) -> Path:
+    """The tiny config plus ``mine``: external weights whose spectrum job fails (levels 2e200)."""
+    source = external_weights(folder, scale=1e200)
 
     def add_external(experiments):
         with_external(str(source))(experiments)
         experiments["mine"]["fit"] = {"error_groups": 3}
 
+    return broken_config(folder, add_external)
+
+
+def test_weights_too_large_for_the_fits_stop_their_spectrum_naming_the_file(finished):
+    """Levels of 2e200 would overflow when the fits square them: an error, not all-NA fits."""
     before = fingerprints(finished)
-    result = snakemake(finished, config=broken_config(finished, add_external))
+    result = snakemake(finished, config=with_overflowing_external(finished))
     assert result.returncode != 0
     point = "lr~0.1_bs~8_noise~0.1"
     log = (finished / "results/logs/spectrum/mine" / f"{point}.log").read_text()
@@ -142,6 +147,39 @@ def test_weights_too_large_for_the_fits_stop_their_spectrum_naming_the_file(fini
     assert not (finished / "results/mine/spectrum" / f"{point}.parquet").exists()
     after = fingerprints(finished)
     assert all(after.get(path) == digest for path, digest in before.items())
+
+
+def test_with_keep_going_the_report_holds_the_finished_experiments_and_names_the_failed(
+    finished,
+):
+    """One failing experiment does not block the report: it is left out and named, with its log."""
+    config = with_overflowing_external(finished)
+    before = fingerprints(finished)
+    result = snakemake(finished, "--keep-going", config=config)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "Not finished: mine. Building results/report.html for the experiments" in output
+    assert "The partial report results/report.html built." in output
+    page = (finished / "results/front_page.html").read_text(encoding="utf-8")
+    notice = page.split('<div id="unfinished">')[1].split("</div>")[0]
+    failed_log = "results/logs/spectrum/mine/lr~0.1_bs~8_noise~0.1.log"
+    assert f"<strong>mine</strong>: failed jobs' logs: <code>{failed_log}</code>" in notice
+    assert "mine: a = " not in page
+    tiny = yaml.safe_load(TINY_CONFIG.read_text())["experiments"]
+    for name in tiny:
+        assert f'<h3 id="front-{name}">' in page
+    report = (finished / "results/report.html").read_text(encoding="utf-8")
+    assert "Not in this report" in report
+    # Of the earlier results only the front page and the report changed; new files are mine's.
+    after = fingerprints(finished)
+    changed = {path for path, digest in before.items() if after[path] != digest}
+    assert changed == {Path("results/front_page.html"), Path("results/report.html")}
+    assert all(path.parts[1] == "mine" for path in set(after) - set(before))
+    # Once the failing experiment is fixed (here: dropped), a run rebuilds the full report.
+    result = snakemake(finished)
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = (finished / "results/front_page.html").read_text(encoding="utf-8")
+    assert "Not in this report" not in page
 
 
 def test_a_table_of_the_wrong_schema_stops_the_next_stage_naming_file_and_column(finished):
@@ -255,7 +293,8 @@ BAD_CONFIGS = {
         lambda folder: appended(folder, "checkpoint_every: 1:30\n"),
         f"broken.yaml, line {APPENDED_LINE}: '1:30' would be read as the integer 90",
     ),
-    # Snakemake parses --configfile before the Snakefile runs: its own message, without line.
+    # Snakemake parses --configfile before the Snakefile runs: its own message, without line
+    # (sgd-dyson-check-config gives file, line and column: test_config.py).
     "a YAML syntax error": (
         lambda folder: appended(folder, "  dyson: {model: dyson\n"),
         "Config file is not valid JSON or YAML",

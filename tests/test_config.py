@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sgd_dyson import check_config
 from sgd_dyson.config import ConfigError, point_id, read_config_file, validate_config
 from sgd_dyson.models import model_of
 from sgd_dyson.models.teacher_student import TeacherStudentRun
@@ -284,7 +285,11 @@ def test_results_inside_the_working_directory_are_accepted(tmp_path, monkeypatch
         ("checkpoint_every: 1:30\n", "line 1: '1:30' would be read as the integer 90"),
         ("seed: 1_000\n", "line 1: '1_000' would be read as the integer 1000"),
         ("checkpoint_every: 1_0.5\n", "line 1: '1_0.5' would be read as the number 10.5"),
-        ("experiments:\n  a: {model: dyson\n", "line 3, column 1: not valid YAML"),
+        (
+            "experiments:\n  a: {model: dyson\n",
+            "line 3, column 1: not valid YAML: expected ',' or '}', but got '<stream end>' "
+            "(while parsing a flow mapping that starts on line 2, column 6)",
+        ),
         ("seed: 7\n  results: x\n", "line 2, column 10: not valid YAML"),
         ("- seed\n", "a config file holds a mapping of keys at its top level"),
     ],
@@ -301,3 +306,29 @@ def test_the_repository_configs_read_strictly_as_yaml_reads_them():
     presets = sorted((REPOSITORY / "workflow" / "presets").glob("*.yaml"))
     for path in [REPOSITORY / "config.yaml", TINY_CONFIG, *presets]:
         assert read_config_file(path) == yaml.safe_load(path.read_text())
+
+
+def test_the_config_checker_names_file_line_and_column_of_a_syntax_error(tmp_path, capsys):
+    """What Snakemake's own parse of --configfile does not say (it runs before the workflow)."""
+    path = tmp_path / "broken.yaml"
+    path.write_text(TINY_CONFIG.read_text() + "  dyson: {model: dyson\n")
+    lines = len(TINY_CONFIG.read_text().splitlines())
+    assert check_config.main([str(path)]) == 1
+    error = capsys.readouterr().err
+    assert (
+        f"sgd-dyson-check-config: error: {path}, line {lines + 2}, column 1: not valid YAML"
+        in error
+    )
+    assert f"flow mapping that starts on line {lines + 1}, column 10" in error
+
+
+def test_the_config_checker_merges_files_in_order_and_validates_the_result(tmp_path, capsys):
+    override = tmp_path / "override.yaml"
+    override.write_text("experiments:\n  dyson:\n    replicas: 0\n")
+    assert check_config.main([str(TINY_CONFIG), str(override)]) == 1
+    assert "experiments.dyson.replicas: 0 is less than the minimum of 2" in capsys.readouterr().err
+    override.write_text("seed: 8\n")
+    assert check_config.main([str(TINY_CONFIG), str(override)]) == 0
+    printed = capsys.readouterr().out
+    assert "valid; 6 experiment(s): paper (teacher_student, 3 points)" in printed
+    assert check_config.checked_config([str(TINY_CONFIG), str(override)])["seed"] == 8

@@ -141,9 +141,20 @@ def test_the_front_page_stage_reads_each_experiments_tables_and_figures(tmp_path
         *([files[kind]] for kind in ("scaling", "scaling_fit", "scaling_png", "flow_png")),
     )
     assert experiments[0]["flow_png"] == b"flow_png" and experiments[0]["scaling"].empty
-    front_page_stage.write(experiments, tmp_path / "front_page.html")
+    front_page_stage.write(experiments, {}, tmp_path / "front_page.html")
     page = (tmp_path / "front_page.html").read_text(encoding="utf-8")
     assert "unfitted: a = no fit (toy model)" in page and "√(2 T)" in page
+    assert "Not in this report" not in page
+
+
+def test_a_partial_front_page_names_each_unfinished_experiment_with_its_failed_logs():
+    unfinished = {"broken": ["results/logs/spectrum/broken/p.log"], "waiting": []}
+    page = front_page([toy_experiment("fine")], unfinished)
+    notice = page.split('<div id="unfinished">')[1].split("</div>")[0]
+    assert "<strong>broken</strong>: failed jobs' logs: " in notice
+    assert "<code>results/logs/spectrum/broken/p.log</code>" in notice
+    assert "<strong>waiting</strong>: waiting for a failed job" in notice
+    assert "fine" not in notice and "fine: a = " in page
 
 
 def test_the_report_names_a_model_only_through_the_model():

@@ -3,12 +3,15 @@
 import math
 import os
 import re
+import subprocess
+import sys
 
 from pandas import notna
 
 from sgd_dyson.config import POINT_TYPES, ConfigError, canonical, point_id
 from sgd_dyson import plotting
 from sgd_dyson.models import MODELS
+from sgd_dyson.report import partial as partial_report
 from sgd_dyson.stages import sweep
 
 
@@ -18,7 +21,14 @@ wildcard_constraints:
 
 
 RESULTS = config["results"]
-EXPERIMENTS = config["experiments"]
+# A partial-report run (`sgd_dyson.report.partial`, after a failed `--keep-going` run)
+# leaves out the experiments that did not finish; every other run has them all.
+UNFINISHED = partial_report.read_unfinished(config["experiments"])
+EXPERIMENTS = {
+    name: experiment
+    for name, experiment in config["experiments"].items()
+    if name not in UNFINISHED
+}
 
 
 def model_of(experiment):
@@ -332,3 +342,46 @@ def refuse_too_large_points():
 
 
 refuse_too_large_points()
+
+
+def build_partial_report():
+    """After a failed ``--keep-going`` run: the report of the experiments that finished.
+
+    Runs Snakemake once more for the report alone, leaving out the experiments
+    with a job that did not finish (`sgd_dyson.report.partial`); the front page
+    names them with the logs of their failed jobs.
+    """
+    if not workflow.execution_settings.keep_going or UNFINISHED:
+        return
+    failed = workflow.scheduler.failed
+    unfinished = partial_report.unfinished_experiments(
+        (job.wildcards_dict.get("experiment"), list(job.log), job in failed)
+        for job in workflow.dag.needrun_jobs()
+    )
+    finished = [name for name in EXPERIMENTS if name not in unfinished]
+    if not unfinished or not finished:
+        return
+    log = log_file("partial_report")
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    print(
+        f"Not finished: {', '.join(unfinished)}. Building {report_file()} for the "
+        f"experiments that finished ({', '.join(finished)}); log: {log}",
+        file=sys.stderr,
+    )
+    command = partial_report.partial_report_command(
+        sys.executable,
+        workflow.main_snakefile,
+        workflow.config_settings.configfiles,
+        workflow.config_settings.config_args,
+        report_file(),
+    )
+    with open(log, "w") as output:
+        built = subprocess.run(
+            command,
+            env=partial_report.unfinished_environment(unfinished),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    outcome = "built" if built.returncode == 0 else "could not be built (see its log)"
+    print(f"The partial report {report_file()} {outcome}.", file=sys.stderr)

@@ -1,3 +1,5 @@
+import shlex
+
 from sgd_dyson.stages import front_page
 
 
@@ -35,6 +37,7 @@ rule front_page:
             front_page.settings(name, model_of(name), experiment)
             for name, experiment in EXPERIMENTS.items()
         ],
+        unfinished=UNFINISHED,
     message:
         "The report's front page: every experiment's slope next to the theory"
     script:
@@ -73,10 +76,21 @@ rule report:
             f"--configfile '{path}'" for path in workflow.config_settings.configfiles
         ),
         snakefile=workflow.main_snakefile,
+        # `--config` of this run: the nested report must see the same config.
+        config_args=(
+            shlex.join(["--config", *workflow.config_settings.config_args])
+            if workflow.config_settings.config_args
+            else ""
+        ),
     message:
         "Building the HTML report of every experiment"
     shell:
         # A nested `snakemake --report` reads the metadata of the finished
         # outputs; it takes no lock, so it may run inside this job.
         "{params.python} -m snakemake --snakefile '{params.snakefile}' {params.configfiles} "
-        "--report {output.report} > {log} 2>&1"
+        "--report {output.report} {params.config_args} > {log} 2>&1"
+
+
+# After a failed --keep-going run: the report of the experiments that finished.
+onerror:
+    build_partial_report()

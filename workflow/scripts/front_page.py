@@ -12,4 +12,4 @@ experiments = front_page.read_experiments(
     inputs.scaling_png,
     inputs.flow_png,
 )
-front_page.write(experiments, snakemake.output.front_page)
+front_page.write(experiments, snakemake.params.unfinished, snakemake.output.front_page)

@@ -232,7 +232,14 @@ def read_config_file(path: str | Path) -> dict:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML: {error.problem}") from None
+        context = error.context_mark
+        started = (
+            f" ({error.context} that starts on line {context.line + 1}, "
+            f"column {context.column + 1})"
+            if error.context and context and context is not mark
+            else ""
+        )
+        raise ConfigError(f"{path}{where}: not valid YAML: {error.problem}{started}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     finally:

@@ -10,6 +10,7 @@ variable are named comes with the experiment (its model's `title` and
 
 import base64
 import html
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -109,13 +110,40 @@ def image(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
 
 
-def front_page(experiments: list[dict]) -> str:
+def unfinished_notice(unfinished: Mapping[str, Sequence[str]]) -> str:
+    """A warning naming the experiments left out of a partial report, with their failed logs.
+
+    ``unfinished`` maps each experiment with a job that did not finish to the
+    logs of its failed jobs (none: it waited for a failed job of the study).
+    """
+    if not unfinished:
+        return ""
+    items = []
+    for name, logs in unfinished.items():
+        where = (
+            "failed jobs' logs: " + ", ".join(f"<code>{html.escape(log)}</code>" for log in logs)
+            if logs
+            else "waiting for a failed job"
+        )
+        items.append(f"<li><strong>{html.escape(name)}</strong>: {where}</li>")
+    return (
+        '<div id="unfinished"><h3>Not in this report: experiments that did not finish</h3>'
+        "<p>The run stopped with failed jobs; this report holds the experiments that "
+        "finished. Fix the cause (see the logs) and run Snakemake again to add these:</p>"
+        f"<ul>{''.join(items)}</ul></div>"
+    )
+
+
+def front_page(
+    experiments: list[dict], unfinished: Mapping[str, Sequence[str]] | None = None
+) -> str:
     """The landing page's HTML: the summary table, then each experiment's two figures.
 
     ``experiments`` holds per experiment its ``name``, its model's ``title``,
     the ``scale`` label of its scaling variable (`Labels.scale`), its
     ``scaling`` and ``scaling_fit`` tables, and the PNG bytes of its
-    ``scaling_png`` and ``flow_png`` figures.
+    ``scaling_png`` and ``flow_png`` figures. ``unfinished`` names the
+    experiments left out of a partial report (`unfinished_notice`).
     """
     rows = [summary_row(experiment) for experiment in experiments]
     parts = [
@@ -123,6 +151,7 @@ def front_page(experiments: list[dict]) -> str:
         TABLE_STYLE,
         '<div id="front-page">',
         "<h2>The answer at a glance</h2>",
+        unfinished_notice(unfinished or {}),
         INTRODUCTION,
         numbers_table(pd.DataFrame(rows)),
     ]

@@ -3,10 +3,11 @@
 `settings` is what the rule reads of the config and the models (its
 ``experiments`` param, one entry per experiment); `read_experiments` and
 `write` are the rule's step: the scaling tables and the two figures of each
-experiment in, `sgd_dyson.report.front_page.front_page` out.
+experiment in, `sgd_dyson.report.front_page.front_page` out. Its ``unfinished``
+param names the experiments a partial report leaves out (empty otherwise).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -51,7 +52,13 @@ def read_experiments(
     ]
 
 
-def write(experiments: list[dict], path: str | PathLike) -> None:
-    """Write the front page of ``experiments`` (from `read_experiments`) to ``path`` atomically."""
+def write(
+    experiments: list[dict], unfinished: Mapping[str, Sequence[str]], path: str | PathLike
+) -> None:
+    """Write the front page of ``experiments`` (from `read_experiments`) to ``path`` atomically.
+
+    ``unfinished`` names the experiments left out because a job of theirs did
+    not finish, each with its failed jobs' logs (`sgd_dyson.report.partial`).
+    """
     with atomic_path(path) as temporary:
-        temporary.write_text(front_page(experiments), encoding="utf-8")
+        temporary.write_text(front_page(experiments, unfinished), encoding="utf-8")
