@@ -12,6 +12,7 @@ from sgd_dyson.models import MODELS, Model
 from sgd_dyson.models.dyson import DysonRun
 from sgd_dyson.models.gaussian_rbm import GaussianRBMRun
 from sgd_dyson.models.teacher_student import TeacherStudentRun
+from sgd_dyson.networks import NetworkRun, activations_of
 from sgd_dyson.simulation import Snapshots
 
 TEACHER_STUDENT = TeacherStudentRun(
@@ -62,6 +63,30 @@ DYSON = DysonRun(
     point_seed=7654321,
 )
 """Dyson null model base run: a pair and a single level."""
+
+PHASE_NETWORK = NetworkRun(
+    layers=(3, 32, 16, 1),
+    activations=activations_of("tanh", 3),
+    learnable=(1,),
+    teacher=None,
+    init_width=1.0,
+    noise_kind="none",
+    dataset="paper",
+    dataset_draws=8,
+    batches_per_epoch=1000,
+    steps=3000,
+    replicas=8,
+    snapshot_every=1000,
+    divergence_threshold=1e6,
+    loss_threshold=100.0,
+    learning_rate=0.05,
+    batch_size=4,
+    noise=0.0,
+    root_seed=20240723,
+    point_seed=99,
+)
+"""Network base run: the phase diagram's 3 → 32 → 16 → 1 tanh network, middle matrix trained,
+a Gaussian teacher, every replica its own network and dataset (arXiv:2509.01349)."""
 
 
 def model_of_run(run) -> Model:

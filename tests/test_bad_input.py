@@ -305,7 +305,7 @@ BAD_CONFIGS = {
     ),
     "jobs larger than cluster.max_memory_mb": (
         lambda folder: top_level(folder, cluster={"max_memory_mb": 100}),
-        "15 job(s) would exceed cluster.max_memory_mb (100 MB): "
+        "21 job(s) would exceed cluster.max_memory_mb (100 MB): "
         "experiments.dyson, point T~0.0001: about",
     ),
     "a matrix of size 2000": (

@@ -186,7 +186,7 @@ def test_invalid_external_settings_are_rejected_naming_the_key(edit, message):
 def test_external_experiments_use_every_snapshot_by_default():
     experiment = validate_config({"experiments": {"mine": dict(EXTERNAL)}})["experiments"]["mine"]
     assert experiment["burn_in"] == "auto" and experiment["cluster_separation"] == 3.0
-    assert fit_stage.settings(experiment)["targets"] == "auto"
+    assert fit_stage.settings(experiment)["layers"] == [{"layer": 0, "targets": "auto"}]
 
 
 def config_error(edit) -> str:
@@ -330,5 +330,5 @@ def test_the_config_checker_merges_files_in_order_and_validates_the_result(tmp_p
     override.write_text("seed: 8\n")
     assert check_config.main([str(TINY_CONFIG), str(override)]) == 0
     printed = capsys.readouterr().out
-    assert "valid; 6 experiment(s): paper (teacher_student, 3 points)" in printed
+    assert "valid; 8 experiment(s): paper (teacher_student, 3 points)" in printed
     assert check_config.checked_config([str(TINY_CONFIG), str(override)])["seed"] == 8

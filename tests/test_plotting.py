@@ -420,10 +420,10 @@ def dyson(tmp_path) -> dict:
 
 def flow_table(
     tmp_path, targets: list[float], point: dict, replicas: int = 3, steps: int = 60
-) -> tuple[pd.DataFrame, np.ndarray]:
+) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
     """A simulate table of diagonal-in-a-rotated-frame W whose singular values relax to targets.
 
-    Returns the scalar columns and the weights, read back as the rule script reads them.
+    Returns the scalar columns and the weights of its one layer, read back as the rule reads them.
     """
     rng = np.random.default_rng(3)
     n = len(targets)
@@ -435,13 +435,15 @@ def flow_table(
             values = targets + (start - targets) * np.exp(-step / 8) + rng.normal(0, 0.01, n)
             rotation, _ = np.linalg.qr(rng.normal(size=(n, n)))
             weights.append(rotation @ np.diag(np.abs(values)))
-            rows.append({"replica": replica, "draw": 0, "step": step, "rows": n, "cols": n})
+            rows.append(
+                {"replica": replica, "draw": 0, "step": step, "layer": 0, "rows": n, "cols": n}
+            )
     frame = pd.DataFrame(rows).assign(**{key: point.get(key, np.nan) for key in point})
     frame["weights"] = list(np.array(weights).reshape(len(weights), n * n))
     path = tmp_path / "flow.parquet"
     write_table(complete(frame, "simulate"), path, "simulate")
     table = read_arrow(path, "simulate")
-    return table.drop_columns(["weights"]).to_pandas(), weight_matrices(table, path)
+    return table.drop_columns(["weights"]).to_pandas(), {0: weight_matrices(table, path)}
 
 
 def draw(
@@ -1198,7 +1200,7 @@ def test_eigenvalue_flow_draws_every_level_of_every_replica(tmp_path, experiment
     assert [line.get_ydata()[0] for line in dotted_lines(flow)] == [TARGET]
     # the first replica's lines are its singular values at every step
     first = snapshots["replica"].to_numpy() == 0
-    expected = np.linalg.svd(weights[first], compute_uv=False)[:, ::-1]
+    expected = np.linalg.svd(weights[0][first], compute_uv=False)[:, ::-1]
     np.testing.assert_allclose(solid[0].get_ydata(), expected[:, 0])
     np.testing.assert_allclose(solid[1].get_ydata(), expected[:, 1])
     assert {"replica 0", "replica 2", "targets"} <= set(legend_texts(flow))
@@ -1249,7 +1251,7 @@ def test_eigenvalue_flow_without_survivors(tmp_path, experiment):
         "eigenvalue_flow",
         experiment,
         burn_in=30,
-        flow=Flow(snapshots.iloc[0:0], np.empty((0, 0, 0))),
+        flow=Flow(snapshots.iloc[0:0], {0: np.empty((0, 0, 0))}),
     )
     assert "no surviving replica in the flow run" in figure_texts(figure)
 
@@ -1268,6 +1270,8 @@ def test_figures_are_registered_in_report_order_with_the_tables_they_read():
         "collapse",
         "residuals",
         "centres",
+        "phase_maps",
+        "ordered_fraction",
     ]
     for name, entry in plotting.FIGURES.items():
         assert entry.name == name
@@ -1275,6 +1279,7 @@ def test_figures_are_registered_in_report_order_with_the_tables_they_read():
     assert plotting.FIGURES["eigenvalue_flow"].inputs == ("scaling", "flow")
     assert plotting.FIGURES["scaling"].inputs == ("scaling", "scaling_fit")
     assert plotting.FIGURES["collapse"].inputs == ("scaling",)
+    assert plotting.FIGURES["phase_maps"].inputs == ("scaling", "phase_cells")
 
 
 def test_a_figure_refuses_data_without_a_table_it_declared(experiment):
@@ -1380,7 +1385,7 @@ def test_the_rule_keeps_the_statistics_steps_and_the_first_flow_replicas(tmp_pat
     assert later.spectra[point].empty  # every synthetic snapshot is at step 100
     flow = plots.read_figure_data("eigenvalue_flow", inputs, labels, settings).flow
     assert sorted(set(flow.snapshots["replica"])) == [0, 1]
-    assert flow.weights.shape == (2 * 5, 2, 2)
+    assert list(flow.weights) == [0] and flow.weights[0].shape == (2 * 5, 2, 2)
 
 
 # --- Every figure ------------------------------------------------------------------------
@@ -1389,7 +1394,9 @@ def test_the_rule_keeps_the_statistics_steps_and_the_first_flow_replicas(tmp_pat
 def every_figure(data: dict, column: str, flow: tuple) -> dict[str, Figure]:
     """Every registered figure (`plotting.FIGURES`) of one synthetic experiment, in order."""
     return {
-        name: draw(name, data, column, burn_in=30, flow=Flow(*flow)) for name in plotting.FIGURES
+        name: draw(name, data, column, burn_in=30, flow=Flow(*flow))
+        for name, entry in plotting.FIGURES.items()
+        if "phase_cells" not in entry.inputs  # drawn for phase-diagram experiments only
     }
 
 

@@ -24,7 +24,7 @@ from sgd_dyson.stages import front_page as front_page_stage
 from sgd_dyson.stages.scaling import ALL_PAIRS
 from sgd_dyson.tables import column_names, read_table, write_table
 
-EXPERIMENTS = ["dyson", "hidden", "online", "paper", "rbm", "unstable"]
+EXPERIMENTS = ["dyson", "hidden", "network", "online", "paper", "phase", "rbm", "unstable"]
 SLOPE = "slope a of ⟨S⟩ = a · scale"
 COULOMB_GAS_PAIR_SLOPE = np.sqrt(np.pi)
 """The continuum ⟨S⟩/scale of a pair in a Coulomb gas (β = 1)."""
@@ -242,8 +242,11 @@ def test_each_section_lists_every_figure_and_table_with_its_caption(browser, tin
     dom, log = rendered_dom(report, "app.showCategory('paper');")
     assert not console_errors(log), console_errors(log)
     entries = set(re.findall(r"<td[^>]*>([^<]+)</td>", dom))
+    phase_maps = {name for name, entry in plotting.FIGURES.items() if "phase_cells" in entry.inputs}
     expected = set(plotting.FIGURES) - {"eigenvalue_flow"} | {"table: fits", "table: residuals"}
-    assert expected <= entries
+    assert expected - phase_maps <= entries and not phase_maps & entries
+    dom, log = rendered_dom(report, "app.showCategory('phase');")
+    assert phase_maps <= set(re.findall(r"<td[^>]*>([^<]+)</td>", dom))
     result = "results/paper/tables/fits.html"
     dom, log = rendered_dom(
         report,

@@ -34,6 +34,7 @@ from sgd_dyson.models.teacher_student import (
     initial_weights,
     simulate,
 )
+from sgd_dyson.sampling import haar_orthogonal
 from sgd_dyson.seeding import REPLICA_BLOCK
 from sgd_dyson.simulation import snapshot_steps
 from sgd_dyson.spectra import singular_values
@@ -530,7 +531,7 @@ def test_haar_orthogonal_frames_have_mean_zero_and_entry_variance_one_over_n():
     # mean of Q_11², the sample std / sqrt(draws).
     generator = np.random.default_rng(20240723)
     dim, draws = 3, 4000
-    frames = np.stack([teacher_student.haar_orthogonal(generator, dim) for _ in range(draws)])
+    frames = np.stack([haar_orthogonal(generator, dim) for _ in range(draws)])
     np.testing.assert_allclose(
         frames @ np.swapaxes(frames, -1, -2), np.broadcast_to(np.eye(dim), frames.shape), atol=1e-13
     )

@@ -56,7 +56,7 @@ POINT = {"point": "T~0.0001", "temperature": TEMPERATURE}
 def fitted(dyson_snapshots) -> tuple[pd.DataFrame, pd.DataFrame]:
     spectrum = pd.DataFrame(spectrum_stage.columns(*dyson_snapshots, TARGET, 1e-6))
     settings = {
-        "targets": list(TARGET),
+        "layers": [{"layer": 0, "targets": list(TARGET)}],
         "cluster_tolerance": 1e-6,
         "observable": "singular_values",
         "burn_in": BURN_IN,
@@ -186,7 +186,7 @@ def test_point_status_marks_a_failed_stationarity_check_unless_replicas_diverged
 
 def fit_settings(burn_in) -> dict:
     return {
-        "targets": list(TARGET),
+        "layers": [{"layer": 0, "targets": list(TARGET)}],
         "cluster_tolerance": 1e-6,
         "observable": "singular_values",
         "burn_in": burn_in,
@@ -260,6 +260,7 @@ def test_levels_beyond_what_the_fits_can_square_are_an_error_naming_the_replica(
             "batch_size": 8,
             "noise": 0.1,
             "temperature": np.nan,
+            "init_width": np.nan,
         }
     )
     with pytest.raises(

@@ -12,12 +12,15 @@ from sgd_dyson.config import validate_config
 from sgd_dyson.models import model_of
 from sgd_dyson.plotting import FIGURES
 from sgd_dyson.simulation import snapshot_steps
-from sgd_dyson.spectra import cluster_targets
+from sgd_dyson.spectra import clusters_of_levels, layered_levels
 from sgd_dyson.stages.scaling import RESIDUAL_COLUMNS
 from sgd_dyson.stages.sweep import experiment_table
-from sgd_dyson.tables import column_names, read_arrow, read_table
+from sgd_dyson.tables import column_names, read_table
 
 pytestmark = pytest.mark.workflow
+
+PHASE_FIGURES = {name for name, entry in FIGURES.items() if "phase_cells" in entry.inputs}
+"""The figures drawn only for phase-diagram experiments."""
 
 
 def tiny_config() -> dict:
@@ -32,37 +35,49 @@ def test_tiny_study_tables_follow_the_contract(tiny_run):
         sweep = read_table(root / "sweep.parquet", "sweep")
         expected_points = experiment_table(name, experiment, config["seed"])
         pd.testing.assert_frame_equal(sweep, expected_points, check_dtype=False)
-        clusters = cluster_targets(
-            model.targets(experiment),
-            experiment["cluster_tolerance"],
-            experiment["observable"],
-        )
+        layers = model.layer_targets(experiment)
+        clusters = (
+            clusters_of_levels(
+                layered_levels(layers, experiment["cluster_tolerance"]), experiment["observable"]
+            )
+            if all(targets != "auto" for _, targets in layers)
+            else None
+        )  # auto: found per point
         scaling = read_table(root / "scaling.parquet", "scaling")
-        assert len(scaling) == len(sweep) * len(clusters)
+        if clusters is not None:
+            assert len(scaling) == len(sweep) * len(clusters)
         densities = read_table(root / "density_fits.parquet", "density_fits")
         fitted_points = scaling.loc[scaling["replicas"] >= 2, "point"]
         assert set(densities["point"]) == set(fitted_points)  # none without survivors
         snapshots = snapshot_steps(experiment["steps"], model.snapshot_every(experiment))
-        size = model.matrix_size(experiment)
         for point in sweep["point"]:
-            simulated = read_arrow(root / "simulate" / f"{point}.parquet", "simulate")
+            simulated = read_table(root / "simulate" / f"{point}.parquet", "simulate")
             spectrum = read_table(root / "spectrum" / f"{point}.parquet", "spectrum")
             fit = read_table(root / "fit" / f"{point}.parquet", "fit")
             read_table(root / "density_fit" / f"{point}.parquet", "density_fit")
             assert list(fit.columns) == column_names("fit")
-            assert list(fit["levels"]) == list(clusters["levels"])
+            if clusters is not None:
+                assert list(fit["levels"]) == list(clusters["levels"])
+                assert list(fit["layer"]) == list(clusters["layer"])
             diverged = scaling.loc[scaling["point"] == point, "diverged_replicas"].iloc[0]
-            assert simulated.num_rows == (experiment["replicas"] - diverged) * snapshots.size
-            assert len(spectrum) == simulated.num_rows * size
+            rows = (experiment["replicas"] - diverged) * snapshots.size
+            assert len(simulated) == rows * len(layers)
+            # One row per level: min(rows, cols) singular values of every layer's matrix.
+            levels = simulated.groupby("layer")[["rows", "cols"]].first().min(axis=1).sum()
+            assert len(spectrum) == rows * levels
+            if rows:  # every layer of every surviving replica
+                assert sorted(spectrum["layer"].unique()) == [layer for layer, _ in layers]
         residuals = pd.read_csv(root / "residuals.csv")
         assert list(residuals.columns) == RESIDUAL_COLUMNS
         predicted = (scaling["status"] == "ok") & scaling["mean_spacing_theory"].notna()
         assert len(residuals) == predicted.sum()
         assert predicted.any() == model.has_theory(experiment)
         lines = read_table(root / "scaling_fit.parquet", "scaling_fit")
-        fitted = (clusters["levels"] >= 2).sum() + ((clusters["levels"] == 2).sum() > 1)
-        assert sorted(lines["quantity"]) == sorted(["mean_spacing", "sqrt_pi_sigma"] * fitted)
-        for plot in FIGURES:
+        if clusters is not None:
+            fitted = (clusters["levels"] >= 2).sum() + ((clusters["levels"] == 2).sum() > 1)
+            assert sorted(lines["quantity"]) == sorted(["mean_spacing", "sqrt_pi_sigma"] * fitted)
+        phase_diagram = model.has_phase_diagram(experiment)
+        for plot in (name for name in FIGURES if phase_diagram or name not in PHASE_FIGURES):
             for extension in ["png", "pdf"]:
                 assert (root / "plots" / f"{plot}.{extension}").stat().st_size > 0
     assert (tiny_run / "results" / "report.html").stat().st_size > 0
@@ -131,8 +146,9 @@ def test_the_default_config_plans_the_paper_study(tmp_path):
     assert result.returncode == 0, result.stderr[-5000:]
     counts = job_counts(result.stdout)
     # The paper's 14 points, the 6 × 5 online grid, 3 + 3 hidden-layer points, 3 Dyson
-    # temperatures and 5 RBM points.
-    assert counts["simulate"] == 14 + 30 + 3 + 3 + 3 + 5
+    # temperatures, 5 RBM points, the tanh network's 6 and the 6 × 6 phase diagram.
+    assert counts["simulate"] == 14 + 30 + 3 + 3 + 3 + 5 + 6 + 36
+    assert counts["phase"] == 36
     assert counts["report"] == 1
 
 

@@ -2,7 +2,7 @@
 
 Usage, from the repository root::
 
-    python3 tests/benchmarks/benchmark.py              # the three-model comparison
+    python3 tests/benchmarks/benchmark.py              # ours, the loop and the floor
     python3 tests/benchmarks/benchmark.py --scaling    # how our simulate's time grows
     python3 tests/benchmarks/benchmark.py --dag        # Snakemake's DAG build time
     python3 tests/benchmarks/benchmark.py --profile    # where our simulate's time goes
@@ -15,10 +15,12 @@ in one run:
    ``simulate`` rule runs, with the settings the workflow builds for that point;
 2. a per-replica reference loop (`reference_loops`), timed on a few replicas
    and scaled linearly to all of them;
-3. the random-number floor (`rng_floor`): only the random draws of our simulate.
+3. the floor (`rng_floor`): only the random draws of our simulate, or, for
+   the network, which draws few, only the matrix products of its steps.
 
 It also checks, on a small version of each case, that the loop agrees with
-our simulate in distribution and that the floor draws the same numbers.
+our simulate in distribution and that the floor draws the same numbers (or
+multiplies the same arrays).
 
 Every measurement runs in a fresh subprocess (``--part``) with
 single-threaded BLAS, so that peak memories do not mix and one
@@ -285,14 +287,19 @@ def comparison_section(results: list[dict]) -> str:
     checks = "\n\n".join(check_section(result) for result in results)
     targets = targets_section(results)
     return (
-        "## Our simulate, a per-replica loop and the random-number floor\n\n"
+        "## Our simulate, a per-replica loop and the floor\n\n"
         "- **ours**: `sgd_dyson.models.MODELS[model].simulate(settings)` with the settings "
         "the workflow builds for the point (`validate_config`, `stages.sweep.experiment_table`, "
         "`stages.simulate.settings`), no checkpoint, in a fresh process;\n"
         "- **loop**: `reference_loops.py`, one replica and one step at a time, drawing the "
         "mini-batch samples and taking the per-sample gradient;\n"
         "- **floor**: `rng_floor.py`, only the random numbers our simulate draws (same PCG64 "
-        "streams, counts, distributions and chunks);\n"
+        "streams, counts, distributions and chunks); for the network, which draws few, only "
+        "the batched matrix products of its steps, on the engine's own arrays at the case's "
+        "replicas, into preallocated outputs;\n"
+        "- the network's loop is the phase-diagram study's serial loop (`src/bin/generate.py` "
+        "of github.com/chanjure/phase_ml): one seed at a time, each its own network and data, "
+        "and per step the script's passes (labels, loss, gradient) in per-sample `einsum`s;\n"
         "- peak RSS: `ru_maxrss` of the process that ran our simulate; in brackets, before it "
         "started (Python, NumPy, pandas, Snakemake's validator);\n"
         "- times: the fastest of repeated calls while they add up to under 2 s (at most 5), "
@@ -355,9 +362,6 @@ def check_section(result: dict) -> str:
     if groups == "dataset draws":  # replicas of a draw share their data: not independent
         groups = f"the means of the {check['dataset_draws']} dataset draws"
     verdict = "agree" if check["loop_agrees"] else "**DISAGREE**"
-    floor = check["floor"]
-    floor_verdict = "the same" if floor["matches"] else "**NOT the same**"
-    counts = ", ".join(f"{n:,} {name}" for name, n in sorted(floor["ours_counts"].items()))
     rows = []
     for row in check["rows"]:
         rms_ours, rms_loop = (
@@ -384,9 +388,24 @@ def check_section(result: dict) -> str:
         f"{check['observable']}, ascending; RMS deviation from the target level. "
         f"The loop and ours {verdict}: worst |z| = {check['worst_z']:.2f}, limit "
         f"{check['z_limit']:.2f} (4σ, Bonferroni over {2 * len(check['rows'])} comparisons). "
-        f"The floor draws {floor_verdict} numbers as ours (ours: {counts}; generator "
-        f"states at the end {'equal' if floor['states_match'] else 'different'}).\n\n"
+        f"{floor_sentence(check['floor'])}\n\n"
         f"{table(header, rows)}"
+    )
+
+
+def floor_sentence(floor: dict) -> str:
+    """What the check found of the floor: the same random numbers, or the same products."""
+    verdict = "the same" if floor["matches"] else "**NOT the same**"
+    if floor.get("kind") == "products":
+        return (
+            f"The floor's products are {verdict} as ours (its gradients against "
+            "`networks.loss_and_gradients` of the linear network with zero labels: "
+            f"largest relative difference {floor['relative_error']:.1e})."
+        )
+    counts = ", ".join(f"{n:,} {name}" for name, n in sorted(floor["ours_counts"].items()))
+    return (
+        f"The floor draws {verdict} numbers as ours (ours: {counts}; generator "
+        f"states at the end {'equal' if floor['states_match'] else 'different'})."
     )
 
 

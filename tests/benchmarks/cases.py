@@ -1,4 +1,4 @@
-"""What the benchmark measures: its three cases, its scaling axes and its DAG configs.
+"""What the benchmark measures: its four cases, its scaling axes and its DAG configs.
 
 Plain data, in the config format of ``config.yaml`` (one experiment with one
 sweep point each), so that the settings of every measured run are built
@@ -89,7 +89,31 @@ RBM = Case(
     maximum_floor_ratio=2,
 )
 
-CASES = {case.name: case for case in (TS_PAPER, TS_HIDDEN, RBM)}
+NETWORK_PHASE = Case(
+    name="network_phase",
+    title="network 3 → 32 → 16 → 1 tanh, middle matrix trained (phase diagram)",
+    experiment={  # the phase-diagram study's settings at α = 0.125, σ_W = 1, |B| = 4
+        "model": "network",
+        "layers": [3, 32, 16, 1],
+        "learnable": [1],
+        "activation": "tanh",
+        "noise_kind": "none",
+        "dataset": "paper",
+        "batches_per_epoch": 1000,
+        "dataset_draws": 100,  # every seed its own network and data, as the study's seeds
+        "steps": 20000,
+        "replicas": 100,
+        "sweep": [{"learning_rate": [0.125], "batch_size": [4], "init_scale": [1.0]}],
+    },
+    loop_replicas=4,
+    # Four epochs of a 250-batch dataset; every replica its own draw, so the
+    # replicas are independent. 400 replicas keep the datasets near 300 MB.
+    check_changes={"batches_per_epoch": 250, "steps": 1000, "dataset_draws": 400, "replicas": 400},
+    check_loop_replicas=300,
+    minimum_speed_up=20,
+)
+
+CASES = {case.name: case for case in (TS_PAPER, TS_HIDDEN, RBM, NETWORK_PHASE)}
 MAXIMUM_PEAK_MB = 2000
 """Peak memory allowed to our simulate of any case (the paper settings)."""
 

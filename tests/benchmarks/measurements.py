@@ -21,13 +21,14 @@ from types import ModuleType
 
 import numpy as np
 from cases import CASES, SCALING_AXES, SEED, Case, scaling_experiment, scaling_point
-from reference_loops import LoopRun, gaussian_rbm_loop, teacher_student_loop
-from rng_floor import FLOORS
+from reference_loops import LoopRun, gaussian_rbm_loop, network_loop, teacher_student_loop
+from rng_floor import FLOORS, network_product_floor, network_products
 
 import sgd_dyson
-from sgd_dyson import seeding, simulation
+from sgd_dyson import networks, seeding, simulation
 from sgd_dyson.config import validate_config
 from sgd_dyson.models import MODELS, gaussian_rbm, teacher_student
+from sgd_dyson.models.base import run_of
 from sgd_dyson.spectra import gram_eigenvalues, singular_values
 from sgd_dyson.stages import simulate as simulate_stage
 from sgd_dyson.stages.sweep import experiment_table
@@ -120,6 +121,8 @@ def run_loop(model: str, settings: dict, replicas: int) -> LoopRun:
     """The model's reference loop on ``replicas`` replicas of the point ``settings``."""
     if model == "teacher_student":
         return teacher_student_loop(settings, replicas, LOOP_SEED, hidden_layer(settings))
+    if model == "network":
+        return network_loop(settings, replicas, LOOP_SEED)
     return gaussian_rbm_loop(settings, replicas, LOOP_SEED)
 
 
@@ -143,14 +146,26 @@ def loop(case_name: str, replicas: int | None = None) -> dict:
 
 
 def floor(case_name: str) -> dict:
-    """Time the random-number floor of the case (`rng_floor`)."""
+    """Time the floor of the case (`rng_floor`): its random numbers, or the network's products.
+
+    The network's floor times only `rng_floor.network_product_floor`; its
+    ``numbers`` are those the engine draws, counted while its arrays are built.
+    """
     model, settings = case_settings(CASES[case_name])
-    seconds, calls, drawn = timed(FLOORS[model], settings)
+    if model == "network":
+        with counted_draws() as counts:
+            products = network_products(settings)
+        seconds, calls, _ = timed(network_product_floor, products)
+        numbers, kind = sum(counts.values()), "products"
+    else:
+        seconds, calls, drawn = timed(FLOORS[model], settings)
+        numbers, kind = drawn.numbers, "random numbers"
     return {
         "seconds": seconds,
         "calls": calls,
         "replica_steps": replica_steps(settings),
-        "numbers": drawn.numbers,
+        "numbers": numbers,
+        "kind": kind,
     }
 
 
@@ -181,6 +196,38 @@ def recorded_streams(modules: tuple[ModuleType, ...]) -> Iterator[list]:
             module.ReplicaStream = original
 
 
+def network_teacher_levels(settings: dict, draw: np.ndarray) -> np.ndarray:
+    """Singular values, ascending, of the teacher's learnable matrix of each draw in ``draw``."""
+    teacher = networks.quenched(run_of(networks.NetworkRun, settings)).teacher[0]
+    return singular_values(teacher)[draw]
+
+
+def compare_products(settings: dict) -> dict:
+    """Whether the network's floor multiplies what one step of the engine multiplies.
+
+    With the activations and the loss left out, the floor's products are the
+    gradients of a linear network of the same matrices with zero labels, times
+    ``|B|`` (`rng_floor.network_product_floor`): the engine's
+    `networks.loss_and_gradients` must give them to rounding (relative 1e-12).
+    """
+    products = network_products({**settings, "steps": 1})
+    linear = ("identity",) * len(products.trained)
+    features = products.features[0]
+    _, expected = networks.loss_and_gradients(
+        products.trained,
+        linear,
+        products.learnable,
+        features,
+        np.zeros((*features.shape[:-1], products.trained[-1].shape[-2])),
+    )
+    floor_gradients = network_product_floor(products)
+    error = max(
+        float(np.abs(got / features.shape[-2] - want).max() / np.abs(want).max())
+        for got, want in zip(floor_gradients, expected, strict=True)
+    )
+    return {"kind": "products", "relative_error": error, "matches": error < 1e-12}
+
+
 MODEL_MODULES = {
     "teacher_student": (teacher_student, simulation),
     "gaussian_rbm": (gaussian_rbm, simulation),
@@ -190,15 +237,19 @@ MODEL_MODULES = {
 
 
 def levels_and_centres(
-    model: str, settings: dict, weights: np.ndarray
+    model: str, settings: dict, weights: np.ndarray, teacher_levels: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Levels of final weights ``(replicas, n, n)``, ascending, and where they should sit.
+    """Levels of final weights ``(replicas, rows, cols)``, ascending, and where they should sit.
 
-    Teacher–student: the singular values of ``W`` and the teacher's; Gaussian
-    RBM: the eigenvalues of ``X = WᵀW`` and their targets ``x*``.
+    Teacher–student: the singular values of ``W`` and the teacher's; network:
+    those of ``W`` and of each replica's own teacher, ``teacher_levels``
+    ``(replicas, levels)``; Gaussian RBM: the eigenvalues of ``X = WᵀW`` and
+    their targets ``x*``.
     """
     if model == "teacher_student":
         return singular_values(weights), np.sort(settings["teacher"])
+    if model == "network":
+        return singular_values(weights), teacher_levels
     centres = gaussian_rbm.target_gram_eigenvalues(
         settings["size"], settings["mass"], settings["field_mass"], settings["hidden_std"]
     )
@@ -309,27 +360,45 @@ def compare_floor(model: str, settings: dict) -> dict:
     }
 
 
+OBSERVABLES = {
+    "teacher_student": "singular values",
+    "network": "singular values of the trained matrix (targets: each replica's own teacher's)",
+    "gaussian_rbm": "eigenvalues of WᵀW",
+}
+"""The levels each model's check compares."""
+
+
 def check(case_name: str) -> dict:
     """Check, on a small version of the case, that the loop and the floor match our simulate.
 
     The loop must agree in distribution: the mean and the mean squared
     deviation (from the target) of every final level agree within a 4σ
     tolerance, Bonferroni-corrected over the comparisons. The floor must
-    draw exactly the same numbers (`compare_floor`).
+    draw exactly the same numbers (`compare_floor`); the network's floor must
+    multiply the same arrays (`compare_products`).
     """
     case = CASES[case_name]
     model, settings = case_settings(case, case.check_changes)
     snapshots = MODELS[model].simulate(settings)
     loop_run = run_loop(model, settings, case.check_loop_replicas)
     finished = np.isfinite(loop_run.weights[-1]).all(axis=(1, 2))
-    ours_levels, centres = levels_and_centres(model, settings, snapshots.weights[-1])
-    loop_levels, _ = levels_and_centres(model, settings, loop_run.weights[-1][finished])
+    ours_teacher = loop_teacher = None
+    if model == "network":  # the trained matrix; every replica has its own teacher
+        snapshots = snapshots.by_layer()[settings["learnable"][0]]
+        ours_teacher = network_teacher_levels(settings, snapshots.draw)
+        loop_teacher = loop_run.teacher_levels[finished]
+    ours_levels, ours_centres = levels_and_centres(
+        model, settings, snapshots.weights[-1], ours_teacher
+    )
+    loop_levels, loop_centres = levels_and_centres(
+        model, settings, loop_run.weights[-1][finished], loop_teacher
+    )
     shared = settings.get("dataset") == "paper"
     ours_groups = snapshots.draw if shared else snapshots.replica
     loop_groups = loop_run.draw[finished] if shared else np.flatnonzero(finished)
     rows = compare_levels(
-        level_statistics(ours_levels, centres, ours_groups),
-        level_statistics(loop_levels, centres, loop_groups),
+        level_statistics(ours_levels, ours_centres, ours_groups),
+        level_statistics(loop_levels, loop_centres, loop_groups),
     )
     z_limit = bonferroni_z(2 * len(rows))
     worst = max(abs(row[key]) for row in rows for key in ("z_mean", "z_msd"))
@@ -341,12 +410,14 @@ def check(case_name: str) -> dict:
         "dataset_draws": settings.get("dataset_draws", 1),
         "ours_diverged": snapshots.diverged_replicas,
         "loop_diverged": int((~finished).sum()),
-        "observable": "singular values" if model == "teacher_student" else "eigenvalues of WᵀW",
+        "observable": OBSERVABLES[model],
         "rows": rows,
         "z_limit": z_limit,
         "worst_z": worst,
         "loop_agrees": bool(worst < z_limit),
-        "floor": compare_floor(model, settings),
+        "floor": compare_products(settings)
+        if model == "network"
+        else compare_floor(model, settings),
     }
 
 

@@ -3,10 +3,14 @@
 Each function trains its replicas one after another, one SGD step at a time,
 on small matrices, drawing the mini-batch samples ``x`` themselves and taking
 the gradient of the per-sample loss. They implement the same models and
-protocols as `sgd_dyson.models.teacher_student.simulate` and
-`sgd_dyson.models.gaussian_rbm.simulate`, but none of the package's shortcuts
-(no replica axis, no Wishart or Bartlett sampling of the batch moments, no
-chunked random draws), so the benchmark compares like with like.
+protocols as `sgd_dyson.models.teacher_student.simulate`,
+`sgd_dyson.models.gaussian_rbm.simulate` and `sgd_dyson.networks.simulate`,
+but none of the package's shortcuts (no replica axis, no Wishart or Bartlett
+sampling of the batch moments, no chunked random draws, no precomputed fixed
+layers), so the benchmark compares like with like. The network's loop is the
+serial loop of the phase-diagram study's own script (``src/bin/generate.py``
+of github.com/chanjure/phase_ml): one seed after another, each with its own
+network and dataset, and per-sample ``einsum`` forward and backward passes.
 
 The loops are independent of the package: they need only NumPy and the
 settings dictionary the workflow builds for a sweep point
@@ -15,6 +19,7 @@ generator seeded by the caller, so they agree with the package in
 distribution, not number by number.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,8 +30,9 @@ class LoopRun:
     """What a reference loop returns: the weights at the snapshot steps."""
 
     steps: np.ndarray  # (snapshots,) the steps after which the weights were kept
-    weights: np.ndarray  # (snapshots, replicas, n, n); NaN for a diverged replica
+    weights: np.ndarray  # (snapshots, replicas, rows, cols); NaN for a diverged replica
     draw: np.ndarray  # (replicas,) the dataset draw each replica trained on
+    teacher_levels: np.ndarray | None = None  # (replicas, levels) each replica's own teacher's
 
 
 def snapshot_steps(steps: int, every: int) -> np.ndarray:
@@ -216,3 +222,141 @@ def _train_rbm(settings: dict, data_covariance: np.ndarray, rng: np.random.Gener
                 break  # diverged: the remaining snapshots stay NaN
             snapshots[keep[step]] = weights
     return snapshots
+
+
+# --- Feed-forward network (the phase-diagram study) ---------------------------------------
+
+LOOP_ACTIVATIONS = {
+    "tanh": (np.tanh, lambda pre: 1.0 - np.tanh(pre) ** 2),
+    "relu": (lambda pre: pre * (pre > 0.0), lambda pre: 1.0 * (pre > 0.0)),
+    "identity": (lambda pre: pre, np.ones_like),
+}
+"""The activations of the study's script: ``f(z)`` and ``f'(z)``, both from ``z``."""
+
+
+def network_loop(settings: dict, replicas: int, seed: int) -> LoopRun:
+    """Train ``replicas`` three-matrix networks, only the middle matrix, one seed at a time.
+
+    The architecture ``n_0 → n_1 → n_2 → n_3`` of ``settings["layers"]``: ``ŷ = Z
+    f(W f(M x))``, with ``M`` ``(n_1, n_0)`` and ``Z`` ``(n_3, n_2)`` fixed and shared
+    by teacher and student, entries ``N(0, 1/fan_in)`` like the teacher's ``W*``
+    ``(n_2, n_1)``; the student's ``W`` starts ``N(0, init_scale²/n_1)``. Every
+    seed draws its own ``M``, ``W*``, ``Z`` and dataset of ``batches_per_epoch ×
+    |B|`` inputs ``x ~ N(0, I)``; step ``t`` (from 0) takes batch ``t mod
+    batches_per_epoch``, in fixed order, and
+
+        W ← W − α mean_b [ (Zᵀ (ŷ_b − y_b)) ⊙ f'(W h_b) ] h_bᵀ,   h_b = f(M x_b),
+
+    the gradient of ``½ mean_b |y_b − ŷ_b|²``, with the labels ``y_b = Z f(W* h_b)``.
+
+    Every step does what the study's script does (`_script_step`): it labels the
+    batch, then computes the loss and the gradient with a forward pass each,
+    every sample's products and outer product written out (``einsum``). A seed
+    whose batch loss exceeds ``loss_threshold`` stops (the script's stop at 100), as
+    does one whose weights are not finite or exceed ``divergence_threshold`` at a
+    snapshot; its snapshots are NaN. Left out, as they cost a fraction of one
+    step per epoch: the script's full-dataset loss at step 0, its epoch sums of
+    the batch losses and gradients, and its printing.
+
+    Only this protocol is implemented (the benchmark's case): layers of four widths,
+    ``learnable = [1]``, noise-free labels, the ``paper`` dataset with every seed its
+    own (``dataset_draws = replicas``).
+    """
+    layers, activations = settings["layers"], settings["activations"]
+    if (
+        len(layers) != 4
+        or list(settings["learnable"]) != [1]
+        or settings["noise_kind"] != "none"
+        or settings["dataset"] != "paper"
+        or settings["dataset_draws"] != settings["replicas"]
+        or activations[2] != "identity"
+        or activations[0] != activations[1]
+        or activations[0] not in LOOP_ACTIVATIONS
+    ):
+        raise ValueError(
+            "the reference loop implements layers n_0 → n_1 → n_2 → n_3 with learnable = [1], "
+            "one activation and a linear read-out, noise_kind none, dataset paper and "
+            f"dataset_draws = replicas; got layers = {layers}, learnable = "
+            f"{settings['learnable']}, activations = {activations}, noise_kind = "
+            f"{settings['noise_kind']}, dataset = {settings['dataset']}, dataset_draws = "
+            f"{settings['dataset_draws']}, replicas = {settings['replicas']}"
+        )
+    rng = np.random.default_rng(seed)
+    kept, teacher_levels = [], []
+    for _ in range(replicas):
+        snapshots, teacher = _train_network(settings, rng)
+        kept.append(snapshots)
+        teacher_levels.append(np.linalg.svd(teacher, compute_uv=False)[::-1])
+    return LoopRun(
+        steps=snapshot_steps(settings["steps"], settings["snapshot_every"]),
+        weights=np.stack(kept, axis=1),
+        draw=np.arange(replicas),
+        teacher_levels=np.array(teacher_levels),
+    )
+
+
+def _script_outputs(
+    x: np.ndarray,
+    fixed_in: np.ndarray,
+    weights: np.ndarray,
+    fixed_out: np.ndarray,
+    activation: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """``ŷ_b = Z f(W f(M x_b))`` of the samples ``x`` ``(batch, n_0)``: ``(batch, n_3)``."""
+    h = activation(np.einsum("li,ni->nl", fixed_in, x))
+    return np.einsum("ok,nk->no", fixed_out, activation(np.einsum("kl,nl->nk", weights, h)))
+
+
+def _script_step(
+    x: np.ndarray,
+    network: tuple[np.ndarray, np.ndarray, np.ndarray],
+    teacher: np.ndarray,
+    functions: tuple[Callable, Callable],
+) -> tuple[float, np.ndarray]:
+    """One step of the script: the batch loss and its gradient in ``W`` ``(n_2, n_1)``.
+
+    ``network`` is ``(M, W, Z)``, ``functions`` is ``(f, f')``. As the script: the
+    labels from the teacher's forward pass of the batch, the loss from one forward
+    pass and the gradient from another, ``−mean_b (Zᵀ y_b − Zᵀ ŷ_b) ⊙ f'(z_b) h_bᵀ``.
+    """
+    fixed_in, weights, fixed_out = network
+    activation, slope = functions
+    labels = _script_outputs(x, fixed_in, teacher, fixed_out, activation)
+    loss = 0.5 * np.mean(
+        np.sum((labels - _script_outputs(x, fixed_in, weights, fixed_out, activation)) ** 2, 1)
+    )
+    h = activation(np.einsum("li,ni->nl", fixed_in, x))
+    a = activation(np.einsum("kl,nl->nk", weights, h))
+    a_slope = slope(np.einsum("kl,nl->nk", weights, h))
+    prediction = np.einsum("ok,nk->no", fixed_out, a)
+    back_labels = np.einsum("ko,no->nk", fixed_out.T, labels)
+    back_prediction = np.einsum("ko,no->nk", fixed_out.T, prediction)
+    gradient = -np.mean(np.einsum("nk,nl->nkl", (back_labels - back_prediction) * a_slope, h), 0)
+    return loss, gradient
+
+
+def _train_network(settings: dict, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One seed's run (`network_loop`): its snapshots ``(snapshots, n_2, n_1)``, its ``W*``."""
+    inputs, first_width, second_width, outputs = settings["layers"]
+    functions = LOOP_ACTIVATIONS[settings["activations"][0]]
+    batch, rate = settings["batch_size"], settings["learning_rate"]
+    keep = snapshot_index(settings)
+    # The seed's network, in the script's order: M, W*, Z, then the data, then W.
+    fixed_in = rng.standard_normal((first_width, inputs)) / np.sqrt(inputs)
+    teacher = rng.standard_normal((second_width, first_width)) / np.sqrt(first_width)
+    fixed_out = rng.standard_normal((outputs, second_width)) / np.sqrt(second_width)
+    x_data = rng.standard_normal((settings["batches_per_epoch"] * batch, inputs))
+    weights = settings["init_width"] / np.sqrt(first_width) * rng.standard_normal(teacher.shape)
+    snapshots = np.full((len(keep), second_width, first_width), np.nan)
+    for step in range(1, settings["steps"] + 1):
+        first = (step - 1) % settings["batches_per_epoch"] * batch
+        network = (fixed_in, weights, fixed_out)
+        loss, gradient = _script_step(x_data[first : first + batch], network, teacher, functions)
+        if not loss <= settings["loss_threshold"]:
+            break  # diverged (or not finite): the remaining snapshots stay NaN
+        weights = weights - rate * gradient
+        if step in keep:
+            if not np.all(np.abs(weights) <= settings["divergence_threshold"]):
+                break
+            snapshots[keep[step]] = weights
+    return snapshots, teacher

@@ -18,6 +18,10 @@ is optimised, so the benchmark checks the floor against it on every run: the
 same count of numbers of each distribution, and every per-replica generator
 left in the state the simulation leaves it (`FloorRun.streams`).
 
+The network draws only its disorder, datasets and initial weights, a few
+numbers per replica-step: its floor is instead the matrix products of its
+steps (`network_product_floor`), on the engine's own arrays.
+
 Import this module after putting ``workflow/`` on ``sys.path`` (benchmark.py does).
 """
 
@@ -25,7 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sgd_dyson import networks
 from sgd_dyson.models import gaussian_rbm, teacher_student
+from sgd_dyson.models.base import run_of
+from sgd_dyson.network_data import learnable_views, step_elements
 from sgd_dyson.seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
 from sgd_dyson.simulation import chunk_boundaries, snapshot_steps
 
@@ -201,4 +208,71 @@ def gaussian_rbm_floor(settings: dict) -> FloorRun:
 
 
 FLOORS = {"teacher_student": teacher_student_floor, "gaussian_rbm": gaussian_rbm_floor}
-"""The floor of each model, by its config name."""
+"""The random-number floor of each model, by its config name."""
+
+
+# --- Network: the matrix products of its steps ------------------------------------------
+
+
+@dataclass
+class NetworkProducts:
+    """The arrays one step of `networks.simulate` multiplies, from the engine's own builders.
+
+    ``trained`` are the matrices from the lowest learnable one up, ``[(replicas,
+    n_{k+1}, n_k)]``; ``features`` one chunk of the features entering them,
+    ``(chunk steps, replicas, batch, n_lowest)``, which the floor cycles through.
+    """
+
+    trained: list[np.ndarray]
+    learnable: tuple[int, ...]  # indices into ``trained``
+    features: np.ndarray
+    steps: int
+
+
+def network_products(settings: dict) -> NetworkProducts:
+    """The disorder, initial weights and first chunk of features of `networks.simulate`.
+
+    Built as the engine builds them (`networks.quenched`, `networks.batch_source`,
+    `networks.initial_weights`, the chunk length of `networks.CHUNK_ELEMENTS`), so
+    they draw exactly the engine's random numbers.
+    """
+    run = run_of(networks.NetworkRun, settings)
+    disorder = networks.quenched(run)
+    source = networks.batch_source(run, disorder)
+    lowest = run.learnable[0]
+    trained = disorder.student_network(learnable_views(run, networks.initial_weights(run)))
+    chunk = min(run.steps, max(1, networks.CHUNK_ELEMENTS // step_elements(run)))
+    features = source.chunk(0, chunk)[0]
+    learnable = tuple(k - lowest for k in run.learnable)
+    return NetworkProducts(trained[lowest:], learnable, np.ascontiguousarray(features), run.steps)
+
+
+def network_product_floor(products: NetworkProducts) -> list[np.ndarray]:
+    """Only the matrix products of every step of `networks.loss_and_gradients`; the last gradients.
+
+    Per step ``t``, with ``h_0`` the features of step ``t`` (cycling through the
+    chunk): ``h_{k+1} = h_k W_kᵀ`` up the trained matrices, then down from ``δ =
+    h_top``: ``G_k = δᵀ h_k`` for a learnable ``k`` and ``δ ← δ W_k`` above the
+    lowest one. The engine's products, without the activations, the loss and
+    the update in between (so the values are those of a linear network with
+    zero labels, times ``|B|``): into preallocated arrays, so that only the
+    products are timed.
+    """
+    trained, features = products.trained, products.features
+    replicas, batch = features.shape[1:3]
+    transposed = [matrix.swapaxes(-1, -2) for matrix in trained]
+    post = [features[0], *(np.empty((replicas, batch, m.shape[-1])) for m in transposed)]
+    back = [np.empty_like(layer) for layer in post[:-1]]
+    gradients = {k: np.empty_like(trained[k]) for k in products.learnable}
+    lowest = products.learnable[0]
+    for step in range(products.steps):
+        post[0] = features[step % len(features)]
+        for k, matrix in enumerate(transposed):
+            np.matmul(post[k], matrix, out=post[k + 1])
+        delta = post[-1]
+        for k in range(len(trained) - 1, lowest - 1, -1):
+            if k in gradients:
+                np.matmul(delta.swapaxes(-1, -2), post[k], out=gradients[k])
+            if k > lowest:
+                delta = np.matmul(delta, trained[k], out=back[k])
+    return [gradients[k] for k in products.learnable]

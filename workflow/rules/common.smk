@@ -11,6 +11,7 @@ from pandas import notna
 from sgd_dyson.config import POINT_TYPES, ConfigError, canonical, point_id
 from sgd_dyson import plotting
 from sgd_dyson.models import MODELS
+from sgd_dyson.models.base import SECONDS_PER_WORK_UNIT
 from sgd_dyson.report import partial as partial_report
 from sgd_dyson.stages import sweep
 
@@ -98,6 +99,14 @@ def density_fits_file(experiment="{experiment}"):
     return f"{RESULTS}/{experiment}/density_fits.parquet"
 
 
+def phase_replica_file(experiment="{experiment}", point="{point}"):
+    return f"{RESULTS}/{experiment}/phase/{point}.parquet"
+
+
+def phase_cell_file(experiment="{experiment}", point="{point}"):
+    return f"{RESULTS}/{experiment}/phase_cell/{point}.parquet"
+
+
 def theory_file(experiment="{experiment}", point="{point}"):
     return f"{RESULTS}/{experiment}/theory/{point}.parquet"
 
@@ -146,6 +155,8 @@ def all_results():
         per_point = [weights_file, spectrum_file, fit_file, density_fit_file]
         if model_of(experiment).has_theory(EXPERIMENTS[experiment]):
             per_point.append(theory_file)
+        if model_of(experiment).has_phase_diagram(EXPERIMENTS[experiment]):
+            per_point += [phase_replica_file, phase_cell_file]
         files += [
             path(experiment, point)
             for point in points(experiment)
@@ -192,7 +203,17 @@ def per_point(path):
 
 # The figures, drawn by the plots rule.
 FIGURES = list(plotting.FIGURES)
-"""The figures of every experiment, in report order (`sgd_dyson.plotting.FIGURES`)."""
+"""Every figure, in report order (`sgd_dyson.plotting.FIGURES`)."""
+
+
+def figures_of(experiment):
+    """The figures of ``experiment``: those of a phase diagram only where it has one."""
+    phase_diagram = model_of(experiment).has_phase_diagram(EXPERIMENTS[experiment])
+    return [
+        name
+        for name in FIGURES
+        if phase_diagram or "phase_cells" not in plotting.FIGURES[name].inputs
+    ]
 
 
 def figure_inputs(wildcards):
@@ -206,6 +227,7 @@ def figure_inputs(wildcards):
             for point in points(wildcards.experiment)
         ],
         "flow": lambda: flow_input(wildcards),
+        "phase_cells": lambda: per_point(phase_cell_file)(wildcards),
     }
     return {name: files[name]() for name in plotting.FIGURES[wildcards.figure].inputs}
 
@@ -249,10 +271,6 @@ def point_settings(wildcards):
 
 
 # Cluster resources (workflow/profiles/slurm): runtime and memory per job.
-SECONDS_PER_WORK_UNIT = 4e-7
-"""Measured cost of a simulation per work unit (`Model.work`: replica × step × weight entry,
-× Gibbs work for the RBM), start-up included, on one core of the development machine (an
-upper bound over the models)."""
 
 
 def simulate_runtime(wildcards, attempt):

@@ -50,7 +50,7 @@ rule report:
         plots=[
             plot_file(plot, extension, experiment)
             for experiment in EXPERIMENTS
-            for plot in FIGURES
+            for plot in figures_of(experiment)
             for extension in ["png", "pdf"]
         ],
         tables=[

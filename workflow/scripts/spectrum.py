@@ -2,22 +2,13 @@
 
 from sgd_dyson.logs import log_to
 from sgd_dyson.stages import spectrum
-from sgd_dyson.tables import provenance, read_arrow, table_metadata, weight_matrices, write_table
+from sgd_dyson.tables import provenance, read_arrow, table_metadata, write_table
 
 log_to(snakemake.log[0])
 settings = snakemake.params.settings
 source = snakemake.input.weights
-table = read_arrow(source, "simulate")
 try:
-    columns = spectrum.columns(
-        table.drop_columns(["weights"]).to_pandas(),
-        weight_matrices(table, source),
-        settings["targets"],
-        settings["cluster_tolerance"],
-        burn_in=settings.get("burn_in", 0),
-        separation=settings.get("cluster_separation"),
-        shared_dataset=settings.get("shared_dataset", False),
-    )
+    columns = spectrum.table_columns(read_arrow(source, "simulate"), source, settings)
 except ValueError as error:  # name the file whose snapshots cannot be analysed
     raise ValueError(f"{source}: {error}") from None
 run = table_metadata(source)["run"]

@@ -22,7 +22,13 @@ from .models.base import POINT_TYPES, ConfigError
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 
-POINT_ID_NAMES = {"learning_rate": "lr", "batch_size": "bs", "noise": "noise", "temperature": "T"}
+POINT_ID_NAMES = {
+    "learning_rate": "lr",
+    "batch_size": "bs",
+    "noise": "noise",
+    "temperature": "T",
+    "init_width": "init",
+}
 """Short names of the point parameters in file names."""
 
 __all__ = [

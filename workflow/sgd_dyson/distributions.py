@@ -196,3 +196,82 @@ def gaussian_log_likelihood(levels: np.ndarray, center: float, sigma: float) -> 
         - levels.size * np.log(np.sqrt(2 * np.pi) * sigma)
         - np.sum((levels - center) ** 2) / (2 * sigma**2)
     )
+
+
+# --- Marchenko–Pastur law -----------------------------------------------------------
+#
+# Convention: ``W`` is ``(p, n)`` with i.i.d. ``N(0, σ²/n)`` entries (``n`` the fan-in,
+# as a layer initialised with width σ), and the levels are the ``p`` eigenvalues of
+# ``X = W Wᵀ``. They follow the Marchenko–Pastur law with ``ratio λ = p/n`` and
+# ``scale = σ²`` (the mean of the law): support ``σ²(1 ± √λ)²``, variance ``σ⁴ λ``.
+# For ``λ > 1`` the law has an atom of weight ``1 − 1/λ`` at 0 (the ``p − n`` zero
+# levels of ``W Wᵀ``): `marchenko_pastur_density` is its continuous part (integral
+# ``1/λ``) and `marchenko_pastur_cdf` includes the atom. The non-zero levels alone are
+# those of ``WᵀW``, Marchenko–Pastur with ratio ``1/λ`` and scale ``σ² λ``.
+
+
+def _check_marchenko_pastur(ratio: float, scale: float) -> None:
+    if not ratio > 0:
+        raise ValueError(f"the Marchenko–Pastur ratio must be positive, got ratio={ratio}")
+    if not scale > 0:
+        raise ValueError(f"the Marchenko–Pastur scale must be positive, got scale={scale}")
+
+
+def marchenko_pastur_edges(ratio: float, scale: float = 1.0) -> tuple[float, float]:
+    """Edges ``(x₋, x₊) = σ² (1 ∓ √λ)²`` of the continuous Marchenko–Pastur support.
+
+    ``ratio`` is ``λ = p/n`` and ``scale`` is ``σ²`` (convention above); for
+    ``λ > 1`` the atom at 0 lies below ``x₋`` (Marchenko & Pastur 1967).
+    """
+    _check_marchenko_pastur(ratio, scale)
+    return scale * (1 - np.sqrt(ratio)) ** 2, scale * (1 + np.sqrt(ratio)) ** 2
+
+
+def marchenko_pastur_density(x: np.ndarray, ratio: float, scale: float = 1.0) -> np.ndarray:
+    """Marchenko–Pastur density ``ρ(x) = sqrt((x₊ − x)(x − x₋)) / (2π σ² λ x)`` on ``[x₋, x₊]``.
+
+    The level density of ``X = W Wᵀ``, ``W`` ``(p, n)`` with entries ``N(0, σ²/n)``,
+    ``λ = p/n`` (``ratio``), ``σ² = scale``, edges from `marchenko_pastur_edges`;
+    0 outside. It integrates to ``min(1, 1/λ)``: for ``λ > 1`` the rest is the atom
+    at 0, which a density cannot carry (see `marchenko_pastur_cdf`).
+    """
+    lower, upper = marchenko_pastur_edges(ratio, scale)
+    x = np.asarray(x, dtype=float)
+    inside = (x > lower) & (x < upper)
+    safe_x = np.where(inside, x, upper)
+    root = np.sqrt(np.clip((upper - safe_x) * (safe_x - lower), 0.0, None))
+    return np.where(inside, root / (2 * np.pi * scale * ratio * safe_x), 0.0)
+
+
+def marchenko_pastur_cdf(x: np.ndarray, ratio: float, scale: float = 1.0) -> np.ndarray:
+    """CDF of the Marchenko–Pastur law (closed form), the atom at 0 included for ``λ > 1``.
+
+    With ``a, b = x₋, x₊`` and ``R(x) = sqrt((b − x)(x − a))``, an antiderivative of
+    ``R(x)/x`` on ``[a, b]`` is ``G(x) = R + (a + b)/2 · arcsin((2x − a − b)/(b − a))
+    − √(ab) · arcsin(((a + b)x − 2ab)/((b − a)x))``, so
+    ``F(x) = max(0, 1 − 1/λ) + [G(x) − G(a)] / (2π σ² λ)`` for ``x ≥ 0`` (with ``x``
+    clipped to ``[a, b]``) and 0 below 0. ``G(b) − G(a) = (π/2)(√b − √a)²`` makes
+    ``F(x₊) = 1``. Arguments as in `marchenko_pastur_density`.
+    """
+    lower, upper = marchenko_pastur_edges(ratio, scale)
+    x = np.asarray(x, dtype=float)
+
+    def antiderivative(y: np.ndarray) -> np.ndarray:
+        root = np.sqrt(np.clip((upper - y) * (y - lower), 0.0, None))
+        centred = np.clip((2 * y - lower - upper) / (upper - lower), -1.0, 1.0)
+        # Rounding can push the second arcsine's argument just past ±1 at the edges.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            skewed = ((lower + upper) * y - 2 * lower * upper) / ((upper - lower) * y)
+        skewed = np.clip(np.nan_to_num(skewed, nan=-1.0), -1.0, 1.0)
+        return (
+            root
+            + (lower + upper) / 2 * np.arcsin(centred)
+            - np.sqrt(lower * upper) * np.arcsin(skewed)
+        )
+
+    clipped = np.clip(x, lower, upper)
+    continuous = (antiderivative(clipped) - antiderivative(np.asarray(lower))) / (
+        2 * np.pi * scale * ratio
+    )
+    atom = max(0.0, 1.0 - 1.0 / ratio)
+    return np.where(x < 0, 0.0, atom + continuous)

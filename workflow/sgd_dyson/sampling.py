@@ -67,3 +67,15 @@ def batch_second_moments(
     # Lᵀ unpacked too: a product of two contiguous stacks is much faster than with a view.
     transposed = _unpack(packed, dim, (positions % dim) * dim + positions // dim)
     return factor @ transposed / batch_size
+
+
+def haar_orthogonal(generator: np.random.Generator, dim: int) -> np.ndarray:
+    """A Haar-random ``dim×dim`` orthogonal matrix: QR of a Gaussian matrix, signs fixed.
+
+    Multiplying the columns of ``Q`` by the signs of ``diag(R)`` makes the
+    decomposition unique, and then ``Q`` is Haar-distributed (Mezzadri 2007).
+    """
+    q, r = np.linalg.qr(generator.standard_normal((dim, dim)))
+    signs = np.sign(np.diag(r))
+    signs[signs == 0] = 1.0
+    return q * signs

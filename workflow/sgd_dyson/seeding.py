@@ -29,6 +29,9 @@ class Stream(IntEnum):
     DYSON_NOISE = 7
     HIDDEN_FRAME = 8
     THEORY = 9
+    FIXED_LAYERS = 10
+    TEACHER_LAYERS = 11
+    TEST_INPUTS = 12
 
 
 def point_seed(experiment: str, point: str) -> int:

@@ -26,6 +26,32 @@ class Snapshots:
     diverged_replicas: int
     first_divergence_step: int | None
 
+    def by_layer(self) -> dict[int, "Snapshots"]:
+        """The snapshots per analysed weight matrix: one matrix, layer 0."""
+        return {0: self}
+
+
+@dataclass(frozen=True)
+class LayeredSnapshots:
+    """Snapshots of several weight matrices of one network, by layer (the matrix's index).
+
+    Every layer's `Snapshots` has the same steps, surviving replicas and
+    draws: a replica that diverged is left out of all of them.
+    """
+
+    layers: dict[int, Snapshots]
+
+    def by_layer(self) -> dict[int, Snapshots]:
+        return dict(self.layers)
+
+    @property
+    def diverged_replicas(self) -> int:
+        return next(iter(self.layers.values())).diverged_replicas
+
+    @property
+    def first_divergence_step(self) -> int | None:
+        return next(iter(self.layers.values())).first_divergence_step
+
 
 def snapshot_steps(steps: int, every: int) -> np.ndarray:
     """Steps at which weights are kept: every ``every`` steps, and always the last."""

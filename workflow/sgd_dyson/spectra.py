@@ -44,16 +44,55 @@ def degenerate_clusters(targets: np.ndarray, tolerance: float) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(splits)])
 
 
-def cluster_targets(targets: list[float], tolerance: float, observable: str) -> pd.DataFrame:
-    """Clusters of the targets: ``cluster``, ``levels`` and the observable's ``target``."""
-    targets = np.sort(np.asarray(targets, dtype=float))
-    clusters = degenerate_clusters(targets, tolerance)
-    if observable == "gram_eigenvalues":
-        targets = targets**2
-    frame = pd.DataFrame({"cluster": clusters, "target": targets})
-    return frame.groupby("cluster", as_index=False).agg(
-        levels=("target", "size"), target=("target", "mean")
+def layered_levels(layers: list[tuple[int, list[float]]], tolerance: float) -> pd.DataFrame:
+    """Every level of the analysed weight matrices: ``layer``, ``level``, ``cluster``, target.
+
+    ``layers`` holds ``(layer, target singular values)`` per matrix, in order.
+    Within a layer the levels ascend like its sorted targets and form
+    `degenerate_clusters`; levels and clusters are numbered on through the
+    layers, so that a cluster never spans two matrices. The target column is
+    ``target_singular_value``, as in the spectrum table.
+    """
+    parts, levels, clusters = [], 0, 0
+    for layer, targets in layers:
+        ordered = np.sort(np.asarray(targets, dtype=float))
+        labels = degenerate_clusters(ordered, tolerance) + clusters
+        parts.append(
+            pd.DataFrame(
+                {
+                    "layer": layer,
+                    "level": levels + np.arange(ordered.size),
+                    "cluster": labels,
+                    "target_singular_value": ordered,
+                }
+            )
+        )
+        levels, clusters = levels + ordered.size, labels[-1] + 1
+    return pd.concat(parts, ignore_index=True)
+
+
+def clusters_of_levels(levels: pd.DataFrame, observable: str) -> pd.DataFrame:
+    """Per cluster of ``levels`` (`layered_levels`, or a spectrum table): ``layer``, ``cluster``,
+    ``levels`` and the observable's ``target`` (the mean of its levels' targets, squared for the
+    eigenvalues of X)."""
+    levels = levels.drop_duplicates("level")
+    target = levels["target_singular_value"].to_numpy(dtype=float)
+    frame = pd.DataFrame(
+        {
+            "layer": levels["layer"].to_numpy(),
+            "cluster": levels["cluster"].to_numpy(),
+            "target": target**2 if observable == "gram_eigenvalues" else target,
+        }
     )
+    return frame.groupby("cluster", as_index=False).agg(
+        layer=("layer", "first"), levels=("target", "size"), target=("target", "mean")
+    )
+
+
+def cluster_targets(targets: list[float], tolerance: float, observable: str) -> pd.DataFrame:
+    """Clusters of one matrix's targets: ``cluster``, ``levels`` and the observable's ``target``."""
+    clusters = clusters_of_levels(layered_levels([(0, targets)], tolerance), observable)
+    return clusters.drop(columns="layer")
 
 
 def targets_from_gaps(levels: np.ndarray, separation: float) -> np.ndarray:

@@ -35,6 +35,9 @@ class Column:
     type: pa.DataType
     unit: str
     description: str
+    added: tuple[str, object] | None = None
+    """``(version, value)`` of a column added in a later package version: a table written
+    before it is read with the column filled with ``value`` (`read_arrow`)."""
 
 
 POINT_FIELDS = [  # what a model does not sweep is null
@@ -42,7 +45,21 @@ POINT_FIELDS = [  # what a model does not sweep is null
     Column("batch_size", pa.int64(), "samples", "mini-batch size |B| (SGD, RBM chains)"),
     Column("noise", pa.float64(), "1", "noise scale ε: injected GOE scale or label std (SGD)"),
     Column("temperature", pa.float64(), "1", "temperature T (Dyson model)"),
+    Column(
+        "init_width",
+        pa.float64(),
+        "1",
+        "initial width σ_W of a network: learnable entries N(0, σ_W²/fan_in) (init_scale)",
+        added=("0.2.0", None),
+    ),
 ]
+LAYER = Column(
+    "layer",
+    pa.int64(),
+    "1",
+    "weight matrix analysed: its index in the network (0 = the first; 0 for the models "
+    "with one matrix)",
+)
 ALL_PAIRS = -1
 """The ``cluster`` of a scaling fit through the points of every pair cluster together."""
 
@@ -50,7 +67,13 @@ ALL_PAIRS = -1
 POINT_COLUMNS = [column.name for column in POINT_FIELDS]
 """The swept parameters of every model: the point columns of the tables."""
 _CLUSTER_STATISTICS = [
-    Column("cluster", pa.int64(), "1", "degenerate group of the target, 0 = lowest"),
+    LAYER,
+    Column(
+        "cluster",
+        pa.int64(),
+        "1",
+        "degenerate group of the target, 0 = lowest (numbered on through the layers)",
+    ),
     Column("levels", pa.int64(), "1", "number of levels in the cluster"),
     Column("target", pa.float64(), "observable", "target value of the cluster's levels"),
     Column("n_samples", pa.int64(), "1", "cluster samples (replica × snapshot) used"),
@@ -136,6 +159,44 @@ _DENSITY_FIT = [
     Column("delta_aic", pa.float64(), "1", "AIC minus the cluster's lowest AIC"),
 ]
 
+_PHASE_OBSERVABLES = [
+    Column("test_mse", pa.float64(), "output²", "mean (y* − ŷ)² over the fixed test inputs"),
+    Column(
+        "training_loss",
+        pa.float64(),
+        "output²",
+        "½ mean |y − ŷ|² at the final weights: over the draw's dataset (paper protocol), else "
+        "over the test inputs",
+    ),
+    Column("gradient_norm", pa.float64(), "1", "Frobenius norm of that loss's gradient in W"),
+    Column("overlap", pa.float64(), "1", "q = Σ h₂⁰ h₂/(n K): initial against final hidden layer"),
+    Column("alignment", pa.float64(), "1", "hs = ⟨H/‖H‖, h₂/‖h₂‖⟩/n, H = y* Z (at most 1/n)"),
+    Column("alignment_per_unit", pa.float64(), "1", "mean cosine of h₂ and H per hidden unit"),
+    Column("teacher_alignment", pa.float64(), "1", "hs of the teacher's own hidden layer"),
+    Column(
+        "spacing_growth_rate",
+        pa.float64(),
+        "1/epoch",
+        "'Lyapunov' rate log(ū_final/ū_initial)/epochs of the mean spacing of X = W Wᵀ",
+    ),
+    Column("drift_contrast", pa.float64(), "1", "K_t = |K̃₀₀| − |K̃_{K−1,K−1}| (drift of X)"),
+    Column("noise_sum", pa.float64(), "1", "V_t of the noise of X, as the authors code it"),
+    Column("noise_sum_corrected", pa.float64(), "1", "V_t with the partner K − 1 − k"),
+]
+_PHASE_CELL_STATISTICS = [
+    column
+    for observable in _PHASE_OBSERVABLES
+    for column in (
+        Column(
+            observable.name,
+            pa.float64(),
+            observable.unit,
+            f"mean over replicas: {observable.description}",
+        ),
+        Column(f"{observable.name}_err", pa.float64(), observable.unit, "its standard error"),
+    )
+]
+
 SCHEMAS: dict[str, list[Column]] = {
     "sweep": [
         Column("experiment", pa.string(), "", "experiment name"),
@@ -153,6 +214,13 @@ SCHEMAS: dict[str, list[Column]] = {
         Column("replica", pa.int64(), "1", "replica index within the point"),
         Column("draw", pa.int64(), "1", "dataset draw of the replica"),
         Column("step", pa.int64(), "steps", "SGD step of the snapshot"),
+        Column(
+            "layer",
+            pa.int64(),
+            "1",
+            "weight matrix of the snapshot: its index in the network (0 for one matrix)",
+            added=("0.2.0", 0),
+        ),
         Column("rows", pa.int64(), "1", "rows of W"),
         Column("cols", pa.int64(), "1", "columns of W"),
         Column("weights", pa.list_(pa.float64()), "1", "W, row-major"),
@@ -162,7 +230,10 @@ SCHEMAS: dict[str, list[Column]] = {
         Column("replica", pa.int64(), "1", "replica index within the point"),
         Column("draw", pa.int64(), "1", "dataset draw of the replica"),
         Column("step", pa.int64(), "steps", "SGD step of the snapshot"),
-        Column("level", pa.int64(), "1", "level index, ascending, 0 = smallest"),
+        LAYER,
+        Column(
+            "level", pa.int64(), "1", "level index, ascending per layer, numbered on through them"
+        ),
         Column("singular_value", pa.float64(), "1", "singular value λ of W"),
         Column("gram_eigenvalue", pa.float64(), "1", "eigenvalue x = λ² of X = WᵀW"),
         Column("cluster", pa.int64(), "1", "degenerate group of the teacher, 0 = lowest"),
@@ -210,6 +281,32 @@ SCHEMAS: dict[str, list[Column]] = {
         Column("mean_spacing_continuum", pa.float64(), "observable", "continuum-limit ⟨S⟩"),
         Column("residual", pa.float64(), "1", "(⟨S⟩ − theory)/error, errors added in quadrature"),
         Column("residual_continuum", pa.float64(), "1", "(⟨S⟩ − continuum)/error"),
+    ],
+    "phase_replica": [
+        Column("point", pa.string(), "", "point id (a cell of the phase diagram)"),
+        Column("replica", pa.int64(), "1", "replica index within the point (survivors only)"),
+        Column("draw", pa.int64(), "1", "draw of the replica's network and data"),
+        Column("step", pa.int64(), "steps", "SGD step of the final weights"),
+        *_PHASE_OBSERVABLES,
+        Column(
+            "ordered",
+            pa.bool_(),
+            "",
+            "drift-versus-noise criterion K_t/(√r (K − 1)) ≥ T V_t/(4σ_W²), coded V_t",
+        ),
+    ],
+    "phase_cell": [
+        Column("point", pa.string(), "", "point id (a cell of the phase diagram)"),
+        *(c for c in POINT_FIELDS if c.name in ("learning_rate", "batch_size", "init_width")),
+        Column("temperature", pa.float64(), "1", "T = α/|B|, the map's y"),
+        Column("inverse_init_width", pa.float64(), "1", "1/σ_W, the map's x"),
+        Column("replicas", pa.int64(), "1", "replicas that did not diverge"),
+        Column("diverged_replicas", pa.int64(), "1", "replicas dropped in training"),
+        *_PHASE_CELL_STATISTICS,
+        Column("test_mse_median", pa.float64(), "output²", "median test MSE over replicas"),
+        Column("ordered_fraction", pa.float64(), "1", "fraction of replicas passing `ordered`"),
+        Column("ordered_fraction_err", pa.float64(), "1", "its standard error"),
+        Column("regime", pa.string(), "", "learned | disordered | frozen | unclassified"),
     ],
     "scaling_fit": [
         Column("experiment", pa.string(), "", "experiment name"),
@@ -304,8 +401,11 @@ def write_table(
 def read_arrow(path: str | Path, kind: str) -> pa.Table:
     """Read a Parquet table and check it against the schema of ``kind``.
 
-    Raises `TableError` naming the file and the column for a missing,
-    unreadable or corrupt file, a missing column or a column of the wrong type.
+    A column added in a later version (`Column.added`) and missing from an
+    older table is filled with its stated value (a simulate table without
+    ``layer`` holds one weight matrix: layer 0). Raises `TableError` naming
+    the file and the column for a missing, unreadable or corrupt file, a
+    missing column or a column of the wrong type.
     """
     path = Path(path)
     try:
@@ -315,6 +415,11 @@ def read_arrow(path: str | Path, kind: str) -> pa.Table:
     except (pa.ArrowException, OSError) as error:
         raise TableError(f"{path}: not a readable Parquet file ({error})") from None
     for column in SCHEMAS[kind]:
+        if column.name not in table.column_names and column.added is not None:
+            table = table.append_column(
+                pa.field(column.name, column.type),
+                pa.array(np.full(table.num_rows, column.added[1]), type=column.type),
+            )
         if column.name not in table.column_names:
             raise TableError(f"{path}: column '{column.name}' missing from the {kind} table")
         found = table.schema.field(column.name).type
@@ -373,3 +478,9 @@ def weight_matrices(table: pa.Table, path: str | Path) -> np.ndarray:
         bad = int(np.flatnonzero(~np.isfinite(values))[0] // expected)
         raise TableError(f"{path}: column 'weights' holds non-finite values (first in row {bad})")
     return values.reshape(table.num_rows, rows[0], cols[0])
+
+
+def layer_tables(table: pa.Table) -> dict[int, pa.Table]:
+    """The rows of a simulate table per ``layer``, ascending: one weight matrix's snapshots each."""
+    layers = table.column("layer").to_numpy()
+    return {int(layer): table.filter(pa.array(layers == layer)) for layer in np.unique(layers)}

@@ -35,9 +35,9 @@ import pandas as pd
 from .fits import SPACING_AND_WIDTH, spacing_and_width
 from .spectra import (
     OBSERVABLE_COLUMNS,
-    cluster_targets,
-    degenerate_clusters,
+    clusters_of_levels,
     gram_eigenvalues,
+    layered_levels,
     singular_values,
 )
 from .statistics import equal_groups, jackknife
@@ -350,6 +350,14 @@ def predicted_levels(
     return spectrum(weights)
 
 
+class NoPredictionError(ValueError):
+    """No prediction at a point; ``status`` says why, as the theory table's ``status``."""
+
+    def __init__(self, message: str, status: str = "unstable"):
+        super().__init__(message)
+        self.status = status
+
+
 def predicted_cluster_statistics(
     levels: np.ndarray,
     targets: list[float],
@@ -366,8 +374,24 @@ def predicted_cluster_statistics(
     samples. Columns: cluster, levels, target, mean_spacing, mean_spacing_err,
     sigma, sigma_err, center, center_err.
     """
-    clusters = cluster_targets(targets, tolerance, observable)
-    labels = degenerate_clusters(np.asarray(targets, dtype=float), tolerance)
+    return layered_cluster_statistics(levels, [(0, targets)], tolerance, observable, error_groups)
+
+
+def layered_cluster_statistics(
+    levels: np.ndarray,
+    layers: list[tuple[int, list[float]]],
+    tolerance: float,
+    observable: str,
+    error_groups: int = 100,
+) -> pd.DataFrame:
+    """`predicted_cluster_statistics` of the levels of several matrices, layer after layer.
+
+    ``levels`` ``(samples, total)`` hold each layer's ascending levels in turn;
+    the clusters are numbered on through the layers (`spectra.layered_levels`).
+    """
+    numbering = layered_levels(layers, tolerance)
+    clusters = clusters_of_levels(numbering, observable)
+    labels = numbering["cluster"].to_numpy()
     levels = np.asarray(levels, dtype=float)
     if levels.ndim != 2 or levels.shape[1] != labels.size:
         raise ValueError(f"levels must be (samples, {labels.size}), got {levels.shape}")

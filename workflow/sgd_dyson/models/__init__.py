@@ -4,7 +4,7 @@ Adding a model is writing its module (see ``CONTRIBUTING.md``) and one line in
 `MODELS`.
 """
 
-from . import dyson, external, gaussian_rbm, teacher_student
+from . import dyson, external, gaussian_rbm, network, teacher_student
 from .base import Labels, Model
 
 MODELS: dict[str, Model] = {
@@ -13,6 +13,7 @@ MODELS: dict[str, Model] = {
         teacher_student.MODEL,
         gaussian_rbm.MODEL,
         dyson.MODEL,
+        network.MODEL,
         external.MODEL,
     )
 }

@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 import pyarrow as pa
 
+from .. import theory
 from ..labels import Labels, sgd_labels, with_tuples
 from ..simulation import Checkpoint, Snapshots, snapshot_steps
 from ..tables import POINT_FIELDS
@@ -36,6 +37,11 @@ WORKING_COPIES = 8
 """Weight-sized working arrays of a simulation at its peak (`Model.memory_bytes`)."""
 STARTUP_BYTES = 500 * 2**20
 """Python, numpy, pandas and pyarrow loaded: the memory of a job before its arrays."""
+
+SECONDS_PER_WORK_UNIT = 4e-7
+"""Measured cost of a simulation per work unit (`Model.work`: replica × step × weight entry,
+× Gibbs work for the RBM), start-up included, on one core of the development machine (an
+upper bound over the models): the cluster's wall-time estimates (``common.smk``)."""
 
 AMPLITUDE_KINDS = ("noise_squared", "target", "one")
 """How ``scale = sqrt(ratio × A)`` gets its amplitude: ε², the cluster's target, 1."""
@@ -108,8 +114,9 @@ class Model:
         scans: dict[tuple, list[str]] = {}
         for grid in experiment["sweep"]:
             for values in itertools.product(*(grid[p] for p in self.parameters)):
-                values = tuple(
-                    POINT_TYPES[p](v) for p, v in zip(self.parameters, values, strict=True)
+                values = tuple(  # None: a parameter this experiment does not have
+                    None if v is None else POINT_TYPES[p](v)
+                    for p, v in zip(self.parameters, values, strict=True)
                 )
                 scans.setdefault(values, []).append(scan_name(grid, self.parameters))
         return [
@@ -165,16 +172,20 @@ class Model:
         """The size n of the n × n trained matrix."""
         return experiment["size"]
 
+    def weight_elements(self, experiment: dict) -> int:
+        """Trained weights per replica: n² of the n × n matrix."""
+        return self.matrix_size(experiment) ** 2
+
     def work(self, experiment: dict, point: dict) -> float:
         """Cost of a point's simulation in work units: replicas × steps × n²."""
-        return experiment["replicas"] * experiment["steps"] * self.matrix_size(experiment) ** 2
+        return experiment["replicas"] * experiment["steps"] * self.weight_elements(experiment)
 
     chunk_elements: int = 2**22
     """Bound on the elements of one chunk's per-step random arrays (the module's CHUNK_ELEMENTS)."""
 
     def step_elements(self, experiment: dict, point: dict) -> int:
         """Elements of one step's random arrays: a chunk holds at least one step of them."""
-        return experiment["replicas"] * self.matrix_size(experiment) ** 2
+        return experiment["replicas"] * self.weight_elements(experiment)
 
     def extra_elements(self, experiment: dict, point: dict) -> int:
         """Elements of the model's own long-lived arrays (chains, datasets); none by default."""
@@ -192,7 +203,7 @@ class Model:
         transformed) ``+ extra_elements]`` plus `STARTUP_BYTES` of interpreter
         and libraries. Read off the models' ``simulate`` functions.
         """
-        elements = experiment["replicas"] * self.matrix_size(experiment) ** 2
+        elements = experiment["replicas"] * self.weight_elements(experiment)
         kept = len(snapshot_steps(experiment["steps"], self.snapshot_every(experiment)))
         chunk = max(self.chunk_elements, self.step_elements(experiment, point))
         total = (KEPT_COPIES * kept + WORKING_COPIES) * elements + 2 * chunk
@@ -204,6 +215,10 @@ class Model:
         """Where the analysed matrix's singular values should sit, ascending (or ``auto``)."""
         raise NotImplementedError
 
+    def layer_targets(self, experiment: dict) -> list[tuple[int, list[float] | str]]:
+        """``(layer, targets)`` of every analysed weight matrix: one matrix, layer 0."""
+        return [(0, self.targets(experiment))]
+
     def amplitude(self, experiment: dict) -> str:
         """The `AMPLITUDE_KINDS` entry of the scaling variable."""
         return self.amplitude_kind
@@ -214,6 +229,10 @@ class Model:
 
     def has_theory(self, experiment: dict) -> bool:
         """Whether the theory stage predicts this experiment's stationary spectrum."""
+        return False
+
+    def has_phase_diagram(self, experiment: dict) -> bool:
+        """Whether the phase stage maps this experiment's cells (`stages.phase`)."""
         return False
 
     def theory_settings(self, experiment: dict, point: dict) -> dict:
@@ -228,6 +247,21 @@ class Model:
         there is no stationary state.
         """
         raise NotImplementedError(f"model {self.name} has no theory")
+
+    def predicted_levels(
+        self, settings: dict, exact: bool, generator: np.random.Generator
+    ) -> np.ndarray:
+        """``settings["samples"]`` draws of the stationary law's levels, ``(samples, levels)``.
+
+        The levels of every analysed layer in turn, each ascending. By default
+        Gaussian weights with the `stationary_law` (`theory.predicted_levels`).
+        Raises ``ValueError`` (`theory.NoPredictionError` with its reason) where
+        there is no prediction.
+        """
+        center, moments = self.stationary_law(settings, exact)
+        return theory.predicted_levels(
+            center, moments, settings["samples"], generator, settings["observable"]
+        )
 
     def labels(self, experiment: dict) -> Labels:
         """How figures, captions and the report name this experiment's quantities."""

@@ -386,6 +386,7 @@ def simulate_columns(snapshots: pd.DataFrame, weights: np.ndarray, point: dict) 
         **{
             name: snapshots[name].to_numpy() for name in ("replica", "draw", "step", "rows", "cols")
         },
+        "layer": np.zeros(count, dtype=np.int64),  # the one matrix chosen (``layer:``)
         "weights": weights.reshape(count, rows * cols),
         **{name: np.full(count, point.get(name)) for name in POINT_COLUMNS},
     }

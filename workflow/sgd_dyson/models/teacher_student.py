@@ -24,7 +24,7 @@ from functools import partial
 import numpy as np
 
 from .. import theory
-from ..sampling import batch_second_moments, goe_matrices
+from ..sampling import batch_second_moments, goe_matrices, haar_orthogonal
 from ..seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
 from ..simulation import Checkpoint, Snapshots, Trajectory, diverged, gaussian_initial_weights
 from .base import ConfigError, Labels, Model, run_of, sgd_labels, simulated_description
@@ -66,18 +66,6 @@ class TeacherStudentRun:
 def teacher_matrix(singular_values: tuple[float, ...]) -> np.ndarray:
     """The teacher ``W* = diag(singular_values)``; with isotropic data its frame is irrelevant."""
     return np.diag(np.asarray(singular_values, dtype=float))
-
-
-def haar_orthogonal(generator: np.random.Generator, dim: int) -> np.ndarray:
-    """A Haar-random ``dim×dim`` orthogonal matrix: QR of a Gaussian matrix, signs fixed.
-
-    Multiplying the columns of ``Q`` by the signs of ``diag(R)`` makes the
-    decomposition unique, and then ``Q`` is Haar-distributed (Mezzadri 2007).
-    """
-    q, r = np.linalg.qr(generator.standard_normal((dim, dim)))
-    signs = np.sign(np.diag(r))
-    signs[signs == 0] = 1.0
-    return q * signs
 
 
 def hidden_matrix(singular_values: tuple[float, ...], root_seed: int) -> np.ndarray:

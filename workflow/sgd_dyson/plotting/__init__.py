@@ -21,7 +21,7 @@ definition; the families come in the order of `FAMILIES`.
 from collections.abc import Mapping
 
 from ..labels import Labels
-from . import agreement, flow, scaling, spectra
+from . import agreement, flow, phase, scaling, spectra
 from .layout import save_figure
 from .registry import (
     INPUTS,
@@ -33,7 +33,7 @@ from .registry import (
     caption_context,
 )
 
-FAMILIES = (flow, spectra, scaling, agreement)
+FAMILIES = (flow, spectra, scaling, agreement, phase)
 """The modules of figures, in report order."""
 
 FIGURES: dict[str, FigureEntry] = {

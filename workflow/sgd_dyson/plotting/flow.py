@@ -6,6 +6,8 @@ replicas of that point's own snapshots) and the scaling table for the
 targets and the ensemble's statistics at that point.
 """
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -31,18 +33,29 @@ LATE_SNAPSHOTS = 10
 """The late window starts at ``burn_in`` if that leaves this many snapshots, else mid-run."""
 
 
-def flow_levels(snapshots: pd.DataFrame, weights: np.ndarray, column: str) -> pd.DataFrame:
+def flow_levels(
+    snapshots: pd.DataFrame, weights: Mapping[int, np.ndarray], column: str
+) -> pd.DataFrame:
     """The analysed levels of a flow run: one row per (replica, step), ``level_<i>`` ascending.
 
     ``snapshots`` are the scalar columns of a simulate table and ``weights``
-    its ``(rows, N, N)`` matrices (`tables.weight_matrices`).
+    its matrices per layer, ``(rows, n, m)`` each (`tables.weight_matrices` of
+    `tables.layer_tables`); the levels of the layers follow each other, as the
+    spectrum stage numbers them.
     """
-    frame = snapshots[["replica", "step"]].reset_index(drop=True)
-    if len(weights) == 0:
-        return frame.iloc[0:0]
-    values = LEVEL_FUNCTIONS[column](weights)
-    levels = pd.DataFrame(values, columns=[f"level_{i}" for i in range(values.shape[1])])
-    return pd.concat([frame, levels], axis=1).sort_values(["replica", "step"], ignore_index=True)
+    layer_of = snapshots["layer"].to_numpy() if "layer" in snapshots else np.zeros(len(snapshots))
+    frames, values = [], []
+    for layer, matrices in weights.items():
+        rows = snapshots.loc[layer_of == layer, ["replica", "step"]].reset_index(drop=True)
+        order = np.lexsort((rows["step"].to_numpy(), rows["replica"].to_numpy()))
+        frames.append(rows.iloc[order].reset_index(drop=True))
+        if len(matrices):
+            values.append(LEVEL_FUNCTIONS[column](matrices)[order])
+    if not values:
+        return snapshots[["replica", "step"]].iloc[0:0]
+    joined = np.hstack(values)
+    levels = pd.DataFrame(joined, columns=[f"level_{i}" for i in range(joined.shape[1])])
+    return pd.concat([frames[0], levels], axis=1)
 
 
 def flow_pair(levels: pd.DataFrame, clusters: pd.DataFrame, late: np.ndarray) -> int | None:

@@ -37,7 +37,13 @@ PANEL_COLUMNS = 3
 MIN_FIGURE_WIDTH = 6.4
 TITLE_CHARACTERS_PER_INCH = 10
 NOTE_CHARACTERS_PER_INCH = 14
-POINT_SYMBOLS = {"learning_rate": "α", "batch_size": "|B|", "noise": "ε", "temperature": "T"}
+POINT_SYMBOLS = {
+    "learning_rate": "α",
+    "batch_size": "|B|",
+    "noise": "ε",
+    "temperature": "T",
+    "init_width": "σ_W",
+}
 """Symbol of each point column of the tables, in the order `point_label` names them."""
 CLUSTER_NAMES = {1: "single level", 2: "pair", 3: "triplet"}
 NO_OK_POINT = "no point without diverged replicas"

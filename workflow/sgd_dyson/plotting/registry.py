@@ -25,18 +25,19 @@ from ..labels import Labels
 from ..spectra import OBSERVABLE_COLUMNS
 from .layout import LEVEL_NAMES, TARGET_SYMBOLS
 
-INPUTS = ("scaling", "scaling_fit", "density_fits", "spectra", "flow")
+INPUTS = ("scaling", "scaling_fit", "density_fits", "spectra", "flow", "phase_cells")
 """The tables a figure may declare: ``scaling``, ``scaling_fit`` and ``density_fits`` of the
-experiment, the ``spectra`` of its points, and the ``flow`` snapshots."""
+experiment, the ``spectra`` of its points, the ``flow`` snapshots, and the ``phase_cells`` of a
+phase-diagram experiment (a figure declaring them is drawn only for such experiments)."""
 
 
 class Flow(NamedTuple):
     """The snapshots of the eigenvalue-flow run."""
 
     snapshots: pd.DataFrame
-    """The scalar columns of a simulate table, one row per (replica, step)."""
-    weights: np.ndarray
-    """The matching ``(rows, n, n)`` weight matrices (`tables.weight_matrices`)."""
+    """The scalar columns of a simulate table, one row per (layer, replica, step)."""
+    weights: dict[int, np.ndarray]
+    """Per layer, the ``(rows, n, m)`` weight matrices of its rows (`tables.weight_matrices`)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class FigureData:
     spectra: Mapping[str, pd.DataFrame] | None = None
     """Point id → the rows of its spectrum table with ``step ≥ burn_in``."""
     flow: Flow | None = None
+    phase_cells: pd.DataFrame | None = None
+    """Every cell's row of the phase-cell table (`stages.phase.cell_table`)."""
 
 
 @dataclass(frozen=True)

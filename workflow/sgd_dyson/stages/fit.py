@@ -20,7 +20,7 @@ from ..fits import (
     two_component_fit,
 )
 from ..models import model_of
-from ..spectra import OBSERVABLE_COLUMNS, cluster_targets
+from ..spectra import OBSERVABLE_COLUMNS, clusters_of_levels, layered_levels
 from ..stationarity import snapshot_levels, stationarity_check, stationary_start
 from ..statistics import equal_groups, integrated_autocorrelation_time, jackknife
 from ..tables import POINT_COLUMNS, column_names
@@ -245,12 +245,17 @@ def point_stationarity(used: pd.DataFrame, column: str, by_draw: bool) -> dict:
 
 
 def analysed_clusters(spectrum_table: pd.DataFrame, settings: dict) -> pd.DataFrame:
-    """The clusters of the target (`spectra.cluster_targets`); ``auto`` targets from the table."""
-    targets = settings["targets"]
-    if targets == "auto":  # found in the data by the spectrum stage
-        levels = spectrum_table.drop_duplicates("level").sort_values("level")
-        targets = levels["target_singular_value"]
-    return cluster_targets(targets, settings["cluster_tolerance"], settings["observable"])
+    """The clusters of every analysed layer: ``layer``, ``cluster``, ``levels``, ``target``.
+
+    As the spectrum stage assigned them (`spectra.clusters_of_levels` of its
+    table; ``auto`` targets were found there); a table without snapshots (every
+    replica diverged) gets them from the given targets (`spectra.layered_levels`).
+    """
+    levels = spectrum_table
+    given = [(layer["layer"], layer["targets"]) for layer in settings["layers"]]
+    if levels.empty and all(targets != "auto" for _, targets in given):
+        levels = layered_levels(given, settings["cluster_tolerance"])
+    return clusters_of_levels(levels, settings["observable"])
 
 
 def cluster_samples(used: pd.DataFrame, cluster, column: str) -> tuple[np.ndarray, pd.DataFrame]:
@@ -302,6 +307,7 @@ def tables(
     for cluster in analysed_clusters(spectrum_table, settings).itertuples(index=False):
         row = {
             **point_columns,
+            "layer": cluster.layer,
             "cluster": cluster.cluster,
             "levels": cluster.levels,
             "target": cluster.target,

@@ -19,7 +19,7 @@ from ..plotting import FIGURES, CaptionContext, FigureData, Flow
 from ..plotting.registry import caption_header
 from ..plotting.selection import first_replicas
 from ..spectra import OBSERVABLE_COLUMNS
-from ..tables import read_arrow, read_table, weight_matrices
+from ..tables import layer_tables, read_arrow, read_table, weight_matrices
 
 if TYPE_CHECKING:  # the models are not imported by the figure jobs: they cost a second each
     from ..models import Model
@@ -89,7 +89,8 @@ def read_flow(path: str | PathLike, replicas: int) -> Flow:
     Only their weights are decoded (external weights hold every replica of the point).
     """
     table = first_replicas(read_arrow(path, "simulate"), replicas)
-    return Flow(table.drop_columns(["weights"]).to_pandas(), weight_matrices(table, path))
+    weights = {layer: weight_matrices(rows, path) for layer, rows in layer_tables(table).items()}
+    return Flow(table.drop_columns(["weights"]).to_pandas(), weights)
 
 
 def read_figure_data(
@@ -112,6 +113,9 @@ def read_figure_data(
         "density_fits": lambda path: read_table(path, "density_fits"),
         "spectra": lambda paths: read_spectra(paths, burn_in),
         "flow": lambda path: read_flow(path, settings["flow_replicas"]),
+        "phase_cells": lambda paths: pd.concat(
+            [read_table(path, "phase_cell") for path in paths], ignore_index=True
+        ),
     }
     return FigureData(
         labels=Labels.from_params(labels),

@@ -2,18 +2,20 @@
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..config import canonical
 from ..models import model_of
 from ..spectra import degenerate_clusters, gram_eigenvalues, singular_values, targets_from_gaps
 from ..stationarity import snapshot_levels, stationary_start
-from ..tables import POINT_COLUMNS
+from ..tables import POINT_COLUMNS, layer_tables, weight_matrices
 
 
 def settings(experiment: dict) -> dict:
     """What the spectrum stage reads of an experiment.
 
-    ``targets`` (`models.base.Model.targets`) and ``cluster_tolerance``; with
+    ``layers``: per analysed weight matrix its ``layer`` and ``targets``
+    (`models.base.Model.layer_targets`), and ``cluster_tolerance``; with
     targets found in the data (``auto``), the clusters come from the snapshots
     at ``step ≥ burn_in``, split where the gap exceeds ``cluster_separation``
     combined standard deviations; with ``burn_in: auto`` the step is chosen
@@ -21,16 +23,48 @@ def settings(experiment: dict) -> dict:
     ``shared_dataset`` (whether replicas of one draw share their data).
     """
     model = model_of(experiment)
-    spectrum = {
-        "targets": model.targets(experiment),
-        "cluster_tolerance": experiment["cluster_tolerance"],
-    }
-    if spectrum["targets"] == "auto":
+    layers = [
+        {"layer": layer, "targets": targets} for layer, targets in model.layer_targets(experiment)
+    ]
+    spectrum = {"layers": layers, "cluster_tolerance": experiment["cluster_tolerance"]}
+    if any(layer["targets"] == "auto" for layer in layers):
         spectrum["burn_in"] = model.burn_in(experiment)
         spectrum["cluster_separation"] = experiment["cluster_separation"]
         if spectrum["burn_in"] == "auto":
             spectrum["shared_dataset"] = experiment.get("dataset", "paper") == "paper"
     return canonical(spectrum)
+
+
+def table_columns(table: pa.Table, source: str, settings: dict) -> dict:
+    """The spectrum table of a simulate table (``source``: its file, for messages).
+
+    Each analysed layer's snapshots (`tables.layer_tables`) through `columns`,
+    its levels and clusters numbered on from the previous layer's, so that a
+    cluster never spans two matrices. A layer missing from the table is an error.
+    """
+    by_layer = layer_tables(table)
+    parts, first_level, first_cluster = [], 0, 0
+    for entry in settings["layers"]:
+        layer = entry["layer"]
+        if layer not in by_layer and table.num_rows:
+            raise ValueError(f"no snapshots of layer {layer} (the table holds {list(by_layer)})")
+        rows = by_layer.get(layer, table.slice(0, 0))
+        part = columns(
+            rows.drop_columns(["weights"]).to_pandas(),
+            weight_matrices(rows, source),
+            entry["targets"],
+            settings["cluster_tolerance"],
+            burn_in=settings.get("burn_in", 0),
+            separation=settings.get("cluster_separation"),
+            shared_dataset=settings.get("shared_dataset", False),
+            layer=layer,
+        )
+        part["level"] = part["level"] + first_level
+        part["cluster"] = part["cluster"] + first_cluster
+        if len(part["level"]):
+            first_level, first_cluster = part["level"].max() + 1, part["cluster"].max() + 1
+        parts.append(part)
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
 LARGEST_LEVEL = 1.0e150
@@ -46,8 +80,9 @@ def columns(
     burn_in: int | str = 0,
     separation: float | None = None,
     shared_dataset: bool = False,
+    layer: int = 0,
 ) -> dict:
-    """Levels of every snapshot, one row per (snapshot, level) (schema ``spectrum``).
+    """Levels of every snapshot of one weight matrix (``layer``), one row per (snapshot, level).
 
     ``snapshots`` holds the scalar columns of a simulate table and ``weights``
     its matrices ``(rows, n, m)``. Level ``i`` (ascending) belongs to the
@@ -86,6 +121,7 @@ def columns(
     rows = len(snapshots)
     return {
         **repeated,
+        "layer": np.full(rows * levels, layer),
         "level": np.tile(np.arange(levels), rows),
         "singular_value": sv.ravel(),
         "gram_eigenvalue": gram.ravel(),

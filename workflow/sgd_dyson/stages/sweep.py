@@ -44,7 +44,7 @@ def table(name: str, points: list[dict], root_seed: int) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows)
     frame["batch_size"] = frame["batch_size"].astype("Int64")
-    floats = ["learning_rate", "noise", "temperature"]
+    floats = [key for key in POINT_ID_NAMES if key != "batch_size"]
     frame[floats] = frame[floats].astype(float)  # what a model does not sweep is NaN
     return frame
 
