@@ -98,10 +98,9 @@ class NetworkModel(Model):
             )
 
     def _check_phase_diagram(self, key: str, experiment: dict) -> None:
-        """The phase stage's architecture (`stages.phase.phase_architecture`)."""
-        point = {**self.points(key, experiment)[0], **SEEDLESS}
+        """The phase stage's architecture (`phase.phase_architecture`)."""
         try:
-            phase_architecture(run_of(networks.NetworkRun, self.run_settings(experiment, point)))
+            phase_architecture(self._run(experiment, self.points(key, experiment)[0]))
         except ValueError as error:
             raise ConfigError(f"config: {key}.phase_diagram: {error}") from None
 
@@ -146,6 +145,7 @@ class NetworkModel(Model):
         )
 
     def _run(self, experiment: dict, point: dict) -> networks.NetworkRun:
+        """The run of ``point`` (seeds or not): to check its shapes and size its arrays."""
         return run_of(networks.NetworkRun, self.run_settings(experiment, {**SEEDLESS, **point}))
 
     def weight_elements(self, experiment: dict) -> int:
