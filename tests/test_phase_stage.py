@@ -5,10 +5,11 @@ middle matrix trained) for a few hundred steps on a few replicas with fixed seed
 their claims are exact identities or measured margins of more than a decade.
 """
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from matplotlib.contour import ContourSet
 from model_runs import PHASE_NETWORK
@@ -325,3 +326,16 @@ def test_two_cells_at_one_place_are_an_error_naming_it():
     cells = synthetic_cells()
     with pytest.raises(ValueError, match=r"\(1\.0, 0\.25\)"):
         maps.phase_maps(pd.concat([cells, cells.iloc[:1]]))
+
+
+def test_a_cell_whose_every_replica_diverged_has_a_cell_row_and_no_replica_rows():
+    empty = pa.table({"replica": pa.array([], pa.int64()), "layer": pa.array([], pa.int64())})
+    snapshots = stage.final_snapshots(empty, "empty.parquet", RUN)
+    assert snapshots.weights.shape == (1, 0, 16, 32)
+    assert snapshots.diverged_replicas == RUN.replicas
+    replicas, cell = stage.tables(
+        empty, "empty.parquet", {"run": asdict(RUN), "test_inputs": 8}, {"point": "p"}
+    )
+    assert replicas.empty and cell["replicas"].tolist() == [0]
+    assert cell["diverged_replicas"].tolist() == [RUN.replicas]
+    assert cell["regime"].tolist() == ["unclassified"]

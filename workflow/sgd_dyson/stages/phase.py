@@ -390,13 +390,13 @@ def final_snapshots(table: pa.Table, path: str | PathLike, run: NetworkRun) -> S
     (layer,) = run.learnable
     rows = layer_tables(table).get(layer)
     if rows is None or rows.num_rows == 0:  # every replica diverged
-        shape = run.shapes[layer]
         return Snapshots(
-            np.array([run.steps]),
-            np.empty((1, 0, *shape)),
-            *[np.empty(0, int)] * 2,
-            run.replicas,
-            None,
+            steps=np.array([run.steps]),
+            weights=np.empty((1, 0, *run.shapes[layer])),
+            replica=np.empty(0, dtype=int),
+            draw=np.empty(0, dtype=int),
+            diverged_replicas=run.replicas,
+            first_divergence_step=None,
         )
     steps = rows.column("step").to_numpy()
     last = rows.filter(pa.array(steps == steps.max()))
