@@ -1,6 +1,6 @@
 """Stochastic gradient descent as Dyson Brownian motion.
 
-sweep → simulate → spectrum → fit (theory, phase) → scaling → plots → report, per experiment
+sweep → simulate → spectrum → fit (theory, phase) → scaling (wide_limit) → plots → report, per experiment
 of the config. `snakemake --cores N` runs everything for `config.yaml`;
 `--configfile my.yaml` replaces it (it is not merged with config.yaml).
 """
@@ -53,6 +53,7 @@ include: "workflow/rules/spectrum.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/theory.smk"
 include: "workflow/rules/phase.smk"
+include: "workflow/rules/wide_limit.smk"
 include: "workflow/rules/scaling.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/report.smk"

@@ -330,5 +330,6 @@ def test_the_config_checker_merges_files_in_order_and_validates_the_result(tmp_p
     override.write_text("seed: 8\n")
     assert check_config.main([str(TINY_CONFIG), str(override)]) == 0
     printed = capsys.readouterr().out
-    assert "valid; 8 experiment(s): paper (teacher_student, 3 points)" in printed
+    assert "valid; 9 experiment(s): paper (teacher_student, 3 points)" in printed
+    assert printed.rstrip().endswith("wide (network, 1 point)")
     assert check_config.checked_config([str(TINY_CONFIG), str(override)])["seed"] == 8

@@ -1272,6 +1272,9 @@ def test_figures_are_registered_in_report_order_with_the_tables_they_read():
         "centres",
         "phase_maps",
         "ordered_fraction",
+        "initial_spectrum",
+        "semicircle",
+        "wide_limit",
     ]
     for name, entry in plotting.FIGURES.items():
         assert entry.name == name
@@ -1395,8 +1398,7 @@ def every_figure(data: dict, column: str, flow: tuple) -> dict[str, Figure]:
     """Every registered figure (`plotting.FIGURES`) of one synthetic experiment, in order."""
     return {
         name: draw(name, data, column, burn_in=30, flow=Flow(*flow))
-        for name, entry in plotting.FIGURES.items()
-        if "phase_cells" not in entry.inputs  # drawn for phase-diagram experiments only
+        for name in plotting.figures_of(phase_diagram=False)  # no phase or wide-limit figures
     }
 
 
@@ -1457,3 +1459,13 @@ def test_save_figure_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch
         plotting.save_figure(figure, png, pdf)
     assert png.read_bytes() == b"old"
     assert [path.name for path in tmp_path.iterdir()] == ["a.png"]
+
+
+def test_clusters_are_named_by_their_matrix_only_when_several_are_trained():
+    one = pd.DataFrame({"cluster": [0, 1], "levels": [2, 1], "target": [1.0, 2.0], "layer": 0})
+    assert list(selection.cluster_table(one)["label"]) == ["pair at 1", "single level at 2"]
+    two = one.assign(layer=[0, 1])
+    assert list(selection.cluster_table(two)["label"]) == [
+        "pair at 1 in W0",
+        "single level at 2 in W1",
+    ]

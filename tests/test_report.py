@@ -19,7 +19,7 @@ from workflow_runs import REPOSITORY
 from sgd_dyson import plotting
 from sgd_dyson.models import MODELS, Labels, Model
 from sgd_dyson.report.front_page import front_page, headline_line, summary_row, theory_agreement
-from sgd_dyson.report.tables import table_page, with_error
+from sgd_dyson.report.tables import fits_display, table_page, with_error
 from sgd_dyson.stages import front_page as front_page_stage
 from sgd_dyson.stages.scaling import ALL_PAIRS
 from sgd_dyson.tables import column_names, read_table, write_table
@@ -242,9 +242,11 @@ def test_each_section_lists_every_figure_and_table_with_its_caption(browser, tin
     dom, log = rendered_dom(report, "app.showCategory('paper');")
     assert not console_errors(log), console_errors(log)
     entries = set(re.findall(r"<td[^>]*>([^<]+)</td>", dom))
-    phase_maps = {name for name, entry in plotting.FIGURES.items() if "phase_cells" in entry.inputs}
-    expected = set(plotting.FIGURES) - {"eigenvalue_flow"} | {"table: fits", "table: residuals"}
-    assert expected - phase_maps <= entries and not phase_maps & entries
+    phase_maps = set(plotting.figures_of(phase_diagram=True)) - set(plotting.figures_of(False))
+    wide = set(plotting.figures_of(False, wide_limit=True)) - set(plotting.figures_of(False))
+    expected = set(plotting.figures_of(False)) - {"eigenvalue_flow"}
+    assert expected | {"table: fits", "table: residuals"} <= entries
+    assert not (phase_maps | wide | {"table: wide limit"}) & entries
     dom, log = rendered_dom(report, "app.showCategory('phase');")
     assert phase_maps <= set(re.findall(r"<td[^>]*>([^<]+)</td>", dom))
     result = "results/paper/tables/fits.html"
@@ -268,3 +270,13 @@ def test_the_tables_of_the_report_render_as_tables(browser, tiny_run):
     assert dom.count("<tr") == len(fits) + len(scaling) + 2  # and a header row each
     first = scaling.iloc[0]
     assert f"<td>{with_error(first['mean_spacing'], first['mean_spacing_err'])}</td>" in dom
+
+
+def test_the_fits_table_has_a_layer_column_only_for_several_trained_matrices():
+    scaling = pd.DataFrame({column: [np.nan, np.nan] for column in column_names("scaling")})
+    scaling = scaling.assign(point="p", layer=[1, 1], cluster=[0, 1], levels=2, status="ok")
+    lines = pd.DataFrame(columns=column_names("scaling_fit"))
+    assert "layer" not in fits_display(scaling, lines)[1].columns
+    points = fits_display(scaling.assign(layer=[0, 2]), lines)[1]
+    assert list(points.columns[:3]) == ["point", "layer", "cluster"]
+    assert list(points["layer"]) == [0, 2]

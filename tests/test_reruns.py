@@ -10,7 +10,7 @@ from workflow_runs import REPOSITORY, TINY_CONFIG, finished_jobs, job_counts, sn
 
 from sgd_dyson.config import validate_config
 from sgd_dyson.models import MODELS
-from sgd_dyson.plotting import FIGURES
+from sgd_dyson.plotting import figures_of
 from sgd_dyson.stages.sweep import experiment_table
 
 pytestmark = pytest.mark.workflow
@@ -21,11 +21,17 @@ POINTS = {
     name: len(experiment_table(name, experiment, TINY["seed"]))
     for name, experiment in EXPERIMENTS.items()
 }
-FIGURE_COUNT = sum("phase_cells" not in entry.inputs for entry in FIGURES.values())
-"""The figures of an experiment without a phase diagram. Every figure reads the scaling table:
-what reruns it reruns all of an experiment's figures."""
+FIGURE_COUNT = len(figures_of(phase_diagram=False))
+"""The figures of an experiment without a phase diagram or wide limit. Every figure reads the
+scaling table: what reruns it reruns all of an experiment's figures."""
 EVERY_FIGURE = sum(
-    len(FIGURES) if MODELS[experiment["model"]].has_phase_diagram(experiment) else FIGURE_COUNT
+    len(
+        figures_of(
+            MODELS[experiment["model"]].has_phase_diagram(experiment),
+            MODELS[experiment["model"]].has_wide_limit(experiment),
+            first_of_series=True,  # the tiny study has one experiment per series
+        )
+    )
     for experiment in EXPERIMENTS.values()
 )
 """The figures of every experiment of the tiny study (a phase diagram has its maps too)."""
@@ -93,8 +99,10 @@ def test_until_simulate_runs_simulations_only(tmp_path):
 
 def test_forcerun_scaling_reruns_scaling_and_what_reads_it(tiny_run):
     experiments = len(EXPERIMENTS)
+    wide = sum(MODELS[e["model"]].has_wide_limit(e) for e in EXPERIMENTS.values())
     assert planned(tiny_run, "--forcerun", "scaling") == {
         "scaling": experiments,
+        "wide_limit": wide,
         "plots": EVERY_FIGURE,
         "front_page": 1,
         "report": 1,

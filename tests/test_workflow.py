@@ -10,7 +10,7 @@ from workflow_runs import REPOSITORY, TINY_CONFIG, job_counts, snakemake
 
 from sgd_dyson.config import validate_config
 from sgd_dyson.models import model_of
-from sgd_dyson.plotting import FIGURES
+from sgd_dyson.plotting import figures_of
 from sgd_dyson.simulation import snapshot_steps
 from sgd_dyson.spectra import clusters_of_levels, layered_levels
 from sgd_dyson.stages.scaling import RESIDUAL_COLUMNS
@@ -18,9 +18,6 @@ from sgd_dyson.stages.sweep import experiment_table
 from sgd_dyson.tables import column_names, read_table
 
 pytestmark = pytest.mark.workflow
-
-PHASE_FIGURES = {name for name, entry in FIGURES.items() if "phase_cells" in entry.inputs}
-"""The figures drawn only for phase-diagram experiments."""
 
 
 def tiny_config() -> dict:
@@ -76,8 +73,12 @@ def test_tiny_study_tables_follow_the_contract(tiny_run):
         if clusters is not None:
             fitted = (clusters["levels"] >= 2).sum() + ((clusters["levels"] == 2).sum() > 1)
             assert sorted(lines["quantity"]) == sorted(["mean_spacing", "sqrt_pi_sigma"] * fitted)
-        phase_diagram = model.has_phase_diagram(experiment)
-        for plot in (name for name in FIGURES if phase_diagram or name not in PHASE_FIGURES):
+        drawn = figures_of(
+            model.has_phase_diagram(experiment),
+            model.has_wide_limit(experiment),
+            first_of_series=True,  # the tiny study has one experiment per series
+        )
+        for plot in drawn:
             for extension in ["png", "pdf"]:
                 assert (root / "plots" / f"{plot}.{extension}").stat().st_size > 0
     assert (tiny_run / "results" / "report.html").stat().st_size > 0
@@ -146,9 +147,11 @@ def test_the_default_config_plans_the_paper_study(tmp_path):
     assert result.returncode == 0, result.stderr[-5000:]
     counts = job_counts(result.stdout)
     # The paper's 14 points, the 6 × 5 online grid, 3 + 3 hidden-layer points, 3 Dyson
-    # temperatures, 5 RBM points, the tanh network's 6 and the 6 × 6 phase diagram.
-    assert counts["simulate"] == 14 + 30 + 3 + 3 + 3 + 5 + 6 + 36
+    # temperatures, 5 RBM points, the tanh network's 6, the 6 × 6 phase diagram and the
+    # three widths of the wide limit (one point each, and one series figure).
+    assert counts["simulate"] == 14 + 30 + 3 + 3 + 3 + 5 + 6 + 36 + 3
     assert counts["phase"] == 36
+    assert counts["initial_spectrum"] == counts["wide_limit"] == 3
     assert counts["report"] == 1
 
 

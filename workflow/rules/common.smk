@@ -107,6 +107,14 @@ def phase_cell_file(experiment="{experiment}", point="{point}"):
     return f"{RESULTS}/{experiment}/phase_cell/{point}.parquet"
 
 
+def initial_spectrum_file(experiment="{experiment}", point="{point}"):
+    return f"{RESULTS}/{experiment}/initial_spectrum/{point}.parquet"
+
+
+def wide_limit_file(experiment="{experiment}"):
+    return f"{RESULTS}/{experiment}/wide_limit.parquet"
+
+
 def theory_file(experiment="{experiment}", point="{point}"):
     return f"{RESULTS}/{experiment}/theory/{point}.parquet"
 
@@ -157,6 +165,9 @@ def all_results():
             per_point.append(theory_file)
         if model_of(experiment).has_phase_diagram(EXPERIMENTS[experiment]):
             per_point += [phase_replica_file, phase_cell_file]
+        if experiment in WIDE_SERIES_OF:
+            per_point.append(initial_spectrum_file)
+            files.append(wide_limit_file(experiment))
         files += [
             path(experiment, point)
             for point in points(experiment)
@@ -201,19 +212,37 @@ def per_point(path):
     ]
 
 
+# The wide-limit series: experiments sharing a `wide_limit` name, in config order.
+WIDE_SERIES_OF = {
+    name: EXPERIMENTS[name]["wide_limit"]
+    for name in EXPERIMENTS
+    if model_of(name).has_wide_limit(EXPERIMENTS[name])
+}
+WIDE_SERIES = {
+    series: [name for name in WIDE_SERIES_OF if WIDE_SERIES_OF[name] == series]
+    for series in dict.fromkeys(WIDE_SERIES_OF.values())
+}
+
+
+def report_tables(experiment):
+    """The table pages of an experiment in the report."""
+    wide = ["wide_limit"] if experiment in WIDE_SERIES_OF else []
+    return ["fits", "residuals", *wide]
+
+
 # The figures, drawn by the plots rule.
 FIGURES = list(plotting.FIGURES)
 """Every figure, in report order (`sgd_dyson.plotting.FIGURES`)."""
 
 
 def figures_of(experiment):
-    """The figures of ``experiment``: those of a phase diagram only where it has one."""
-    phase_diagram = model_of(experiment).has_phase_diagram(EXPERIMENTS[experiment])
-    return [
-        name
-        for name in FIGURES
-        if phase_diagram or "phase_cells" not in plotting.FIGURES[name].inputs
-    ]
+    """The figures of ``experiment`` (`sgd_dyson.plotting.figures_of`)."""
+    series = WIDE_SERIES_OF.get(experiment)
+    return plotting.figures_of(
+        phase_diagram=model_of(experiment).has_phase_diagram(EXPERIMENTS[experiment]),
+        wide_limit=series is not None,
+        first_of_series=series is not None and WIDE_SERIES[series][0] == experiment,
+    )
 
 
 def figure_inputs(wildcards):
@@ -228,6 +257,12 @@ def figure_inputs(wildcards):
         ],
         "flow": lambda: flow_input(wildcards),
         "phase_cells": lambda: per_point(phase_cell_file)(wildcards),
+        "initial_spectra": lambda: per_point(initial_spectrum_file)(wildcards),
+        "wide_limit": lambda: wide_limit_file(wildcards.experiment),
+        "wide_series": lambda: [
+            wide_limit_file(member)
+            for member in WIDE_SERIES[WIDE_SERIES_OF[wildcards.experiment]]
+        ],
     }
     return {name: files[name]() for name in plotting.FIGURES[wildcards.figure].inputs}
 
@@ -236,6 +271,8 @@ def figure_category(wildcards):
     """Report section of a figure: the eigenvalue flows open the report (sections sort by name)."""
     if wildcards.figure == "eigenvalue_flow":
         return "1. Eigenvalue flow"
+    if "wide_series" in plotting.FIGURES[wildcards.figure].inputs:
+        return f"2. Wide limit: {WIDE_SERIES_OF[wildcards.experiment]}"
     return wildcards.experiment
 
 

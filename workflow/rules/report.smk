@@ -56,7 +56,7 @@ rule report:
         tables=[
             table_file(table, experiment)
             for experiment in EXPERIMENTS
-            for table in ["fits", "residuals"]
+            for table in report_tables(experiment)
         ],
     output:
         report=report_file(),

@@ -30,11 +30,10 @@ def checked_config(paths: list[str]) -> dict:
 
 def summary(config: dict) -> str:
     """One line: the experiments of a validated ``config`` with their models and point counts."""
-    experiments = [
-        f"{name} ({experiment['model']}, "
-        f"{len(model_of(experiment).points(f'experiments.{name}', experiment))} points)"
-        for name, experiment in config["experiments"].items()
-    ]
+    experiments = []
+    for name, experiment in config["experiments"].items():
+        count = len(model_of(experiment).points(f"experiments.{name}", experiment))
+        experiments.append(f"{name} ({experiment['model']}, {count} point{'s' * (count != 1)})")
     return f"{len(experiments)} experiment(s): " + ", ".join(experiments)
 
 

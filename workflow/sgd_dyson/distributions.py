@@ -163,6 +163,15 @@ def semicircle_density(x: np.ndarray, center: float, radius: float) -> np.ndarra
     return 2 / (np.pi * radius**2) * np.sqrt(np.clip(radius**2 - y**2, 0.0, None))
 
 
+def semicircle_cdf(x: np.ndarray, center: float, radius: float) -> np.ndarray:
+    """CDF of `semicircle_density`: ``F = ½ + (u sqrt(1 − u²) + arcsin u)/π``, ``u = (x − x0)/R``
+
+    clipped to ``[−1, 1]`` (0 below the support, 1 above).
+    """
+    u = np.clip((np.asarray(x, dtype=float) - center) / radius, -1.0, 1.0)
+    return 0.5 + (u * np.sqrt(1.0 - u * u) + np.arcsin(u)) / np.pi
+
+
 def semicircle_log_likelihood(levels: np.ndarray, center: float, radius: float) -> float:
     """Log-likelihood of sorted cluster levels treated as independent semicircle draws.
 

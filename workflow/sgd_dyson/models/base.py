@@ -231,6 +231,15 @@ class Model:
         """Whether the theory stage predicts this experiment's stationary spectrum."""
         return False
 
+    def has_wide_limit(self, experiment: dict) -> bool:
+        """Whether the wide-limit stage compares this experiment's levels with their laws
+        (`stages.wide_limit`; a model with `initial_snapshots`)."""
+        return False
+
+    def initial_snapshots(self, settings: dict) -> Snapshots:
+        """The weights of every replica at step 0, as `simulate` starts (``settings`` of it)."""
+        raise NotImplementedError(f"model {self.name} has no initial weights to analyse")
+
     def has_phase_diagram(self, experiment: dict) -> bool:
         """Whether the phase stage maps this experiment's cells (`stages.phase`)."""
         return False

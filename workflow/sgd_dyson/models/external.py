@@ -1,6 +1,6 @@
 """Weight snapshots from other training code, in the weights format, as simulate tables.
 
-The **weights format** is the simulate table's (`tables.SCHEMAS["simulate"]`):
+The **weights format** is the simulate table's (`table_schemas.SCHEMAS["simulate"]`):
 one Parquet row per snapshot of one weight matrix, with the columns
 
 ==============  ================  ==============================================

@@ -14,9 +14,10 @@ noise is the linear `teacher_student` model in law (`tests/test_networks.py`).
 import numpy as np
 
 from .. import linearised, networks
-from ..network_data import dataset_elements, step_elements
+from ..network_data import dataset_elements, learnable_views, step_elements
 from ..phase import phase_architecture
-from ..simulation import Checkpoint, LayeredSnapshots
+from ..seeding import draw_sizes
+from ..simulation import Checkpoint, LayeredSnapshots, Snapshots
 from ..theory import NoPredictionError
 from .base import (
     SECONDS_PER_WORK_UNIT,
@@ -45,6 +46,9 @@ THEORY_NOTE = (
     "teacher: it misses where the noise or the learning rate carries the weights out of the "
     "quadratic region."
 )
+LINEARISED_MAX_PARAMETERS = 1024
+"""Largest P (learnable entries) the linearised theory takes: its Jacobians hold samples × n_L × P
+numbers and each GMRES step costs samples · n_L · P² (`linearised`)."""
 TEACHER_NOTE = (
     "No continuum line: behind fixed layers and activations the levels of a cluster relax at "
     "different speeds, so the slope is not the Coulomb gas's √π."
@@ -91,10 +95,36 @@ class NetworkModel(Model):
             )
         if experiment["phase_diagram"] is not None:
             self._check_phase_diagram(key, experiment)
+        if self.has_theory(experiment) and self.weight_elements(experiment) > (
+            LINEARISED_MAX_PARAMETERS
+        ):
+            raise ConfigError(
+                f"config: {key} has {self.weight_elements(experiment)} learnable entries, more "
+                f"than the linearised theory takes ({LINEARISED_MAX_PARAMETERS}); set "
+                f"{key}.linearised_theory = false"
+            )
+        if experiment["wide_limit"] is not None:
+            self._check_wide_limit(key, experiment)
         if experiment["dataset_draws"] > experiment["replicas"]:
             raise ConfigError(
                 f"config: {key}.dataset_draws = {experiment['dataset_draws']} exceeds "
                 f"{key}.replicas = {experiment['replicas']}"
+            )
+
+    @staticmethod
+    def _check_wide_limit(key: str, experiment: dict) -> None:
+        """The wide-limit stage: levels of X, a teacher's clusters, noise to spread them."""
+        needs = {
+            "observable = gram_eigenvalues (the levels of X = W Wᵀ)": experiment["observable"]
+            == "gram_eigenvalues",
+            "a teacher (its degenerate clusters)": experiment["teacher"] is not None,
+            "noise (a stationary spread)": experiment["noise_kind"] != "none",
+        }
+        missing = [need for need, met in needs.items() if not met]
+        if missing:
+            raise ConfigError(
+                f"config: {key}.wide_limit = {experiment['wide_limit']!r} needs "
+                + " and ".join(missing)
             )
 
     def _check_phase_diagram(self, key: str, experiment: dict) -> None:
@@ -142,6 +172,20 @@ class NetworkModel(Model):
         run = run_of(networks.NetworkRun, settings)
         return LayeredSnapshots(
             dict(zip(run.learnable, networks.simulate(run, checkpoint), strict=True))
+        )
+
+    def initial_snapshots(self, settings: dict) -> LayeredSnapshots:
+        """The students' learnable matrices at step 0 (`networks.initial_weights`, the weights
+        `simulate` starts from), every replica, as one snapshot at step 0 per layer."""
+        run = run_of(networks.NetworkRun, settings)
+        weights = networks.initial_weights(run)
+        replicas = np.arange(run.replicas)
+        draws = np.repeat(np.arange(run.dataset_draws), draw_sizes(run.replicas, run.dataset_draws))
+        return LayeredSnapshots(
+            {
+                k: Snapshots(np.array([0]), view[np.newaxis], replicas, draws, 0, None)
+                for k, view in zip(run.learnable, learnable_views(run, weights), strict=True)
+            }
         )
 
     def _run(self, experiment: dict, point: dict) -> networks.NetworkRun:
@@ -193,8 +237,16 @@ class NetworkModel(Model):
         return experiment["phase_diagram"] is not None
 
     def has_theory(self, experiment: dict) -> bool:
-        """The linearised theory: a given teacher (targets to cluster by) and noise."""
-        return experiment["teacher"] is not None and experiment["noise_kind"] != "none"
+        """The linearised theory: a given teacher (targets to cluster by), noise, and not
+        switched off (``linearised_theory``)."""
+        return (
+            experiment["linearised_theory"]
+            and experiment["teacher"] is not None
+            and experiment["noise_kind"] != "none"
+        )
+
+    def has_wide_limit(self, experiment: dict) -> bool:
+        return experiment["wide_limit"] is not None
 
     def theory_settings(self, experiment: dict, point: dict) -> dict:
         """The run of the point, without what the stationary law does not depend on."""
@@ -273,8 +325,11 @@ def matrix_entries(experiment: dict) -> int:
 
 
 def teacher_lists(experiment: dict) -> list[list[float]]:
-    """The teacher's singular values per learnable matrix (a flat list: the one matrix)."""
+    """The teacher's singular values per learnable matrix (a flat list: the one matrix; a
+    number: every singular value of every learnable matrix)."""
     teacher = experiment["teacher"]
+    if isinstance(teacher, int | float):
+        return [[float(teacher)] * levels_of(experiment, k) for k in experiment["learnable"]]
     if all(isinstance(value, int | float) for value in teacher):
         return [[float(value) for value in teacher]]
     return [[float(value) for value in values] for values in teacher]

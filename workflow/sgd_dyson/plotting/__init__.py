@@ -21,11 +21,12 @@ definition; the families come in the order of `FAMILIES`.
 from collections.abc import Mapping
 
 from ..labels import Labels
-from . import agreement, flow, phase, scaling, spectra
+from . import agreement, flow, phase, scaling, spectra, wide
 from .layout import save_figure
 from .registry import (
     INPUTS,
     REGISTERED,
+    WIDE_LIMIT_INPUTS,
     CaptionContext,
     FigureData,
     FigureEntry,
@@ -33,7 +34,7 @@ from .registry import (
     caption_context,
 )
 
-FAMILIES = (flow, spectra, scaling, agreement, phase)
+FAMILIES = (flow, spectra, scaling, agreement, phase, wide)
 """The modules of figures, in report order."""
 
 FIGURES: dict[str, FigureEntry] = {
@@ -46,6 +47,26 @@ FIGURES: dict[str, FigureEntry] = {
 
 if set(FIGURES) != set(REGISTERED):
     raise ImportError(f"figures outside FAMILIES: {sorted(set(REGISTERED) - set(FIGURES))}")
+
+
+def figures_of(
+    phase_diagram: bool, wide_limit: bool = False, first_of_series: bool = False
+) -> list[str]:
+    """The figures an experiment gets, in report order.
+
+    Those reading ``phase_cells`` only with a phase diagram; those reading the wide-limit
+    tables (`WIDE_LIMIT_INPUTS`) only in a wide-limit series, and the series figure
+    (reading ``wide_series``) only in the series' first experiment.
+    """
+
+    def drawn(inputs: tuple[str, ...]) -> bool:
+        if "phase_cells" in inputs and not phase_diagram:
+            return False
+        if "wide_series" in inputs:
+            return first_of_series
+        return wide_limit or not set(inputs) & set(WIDE_LIMIT_INPUTS)
+
+    return [name for name, entry in FIGURES.items() if drawn(entry.inputs)]
 
 
 def caption(
@@ -69,10 +90,12 @@ __all__ = [
     "FAMILIES",
     "FIGURES",
     "INPUTS",
+    "WIDE_LIMIT_INPUTS",
     "CaptionContext",
     "FigureData",
     "FigureEntry",
     "Flow",
     "caption",
+    "figures_of",
     "save_figure",
 ]

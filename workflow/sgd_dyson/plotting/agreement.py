@@ -14,7 +14,6 @@ from .layout import (
     MARKERS,
     NO_OK_POINT,
     cluster_colour,
-    cluster_name,
     empty_figure,
     mark_empty,
     ratio_axis_label,
@@ -212,7 +211,7 @@ def centres_figure(data: FigureData) -> Figure:
             markerfacecolor="none",
             color=cluster_colour(cluster.cluster),
             capsize=2,
-            label=cluster_name(cluster.levels, cluster.target),
+            label=cluster.label,
         )
     axes.axhline(0.0, color="k", linewidth=0.8, label="centre = target")
     ratios = (usable if len(usable) else scaling)["ratio"]

@@ -17,7 +17,6 @@ from matplotlib.ticker import MaxNLocator
 from ..spectra import gram_eigenvalues, singular_values
 from .layout import (
     LEVEL_LABELS,
-    cluster_name,
     empty_figure,
     point_label,
     set_figure_title,
@@ -262,7 +261,7 @@ def eigenvalue_flow_figure(data: FigureData) -> Figure:
         measured["center"].iloc[0] if len(measured) else None,
     )
     pair.set_title(
-        f"late times: {cluster_name(cluster['levels'], cluster['target'])}, replica {replicas[0]}",
+        f"late times: {cluster['label']}, replica {replicas[0]}",
         fontsize="medium",
     )
     pair.set_ylabel(LEVEL_LABELS[column].split(" of ")[0])

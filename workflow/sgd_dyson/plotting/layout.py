@@ -81,10 +81,12 @@ def ratio_axis_label(labels: Labels) -> str:
     return f"{labels.ratio_name} (dimensionless)"
 
 
-def cluster_name(levels: int, target: float) -> str:
-    """``pair at 2`` / ``triplet at 2`` / ``single level at 3.5`` / ``4 levels at 1``."""
+def cluster_name(levels: int, target: float, layer: int | None = None) -> str:
+    """``pair at 2`` / ``triplet at 2`` / ``single level at 3.5`` / ``4 levels at 1``; with a
+    ``layer`` (a network with several trained matrices), ``pair at 1 in W1``."""
     name = CLUSTER_NAMES.get(int(levels), f"{int(levels)} levels")
-    return f"{name} at {target:.4g}"
+    where = "" if layer is None else f" in W{int(layer)}"
+    return f"{name} at {target:.4g}{where}"
 
 
 def cluster_colour(cluster: int) -> str:

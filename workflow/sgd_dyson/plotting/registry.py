@@ -25,10 +25,23 @@ from ..labels import Labels
 from ..spectra import OBSERVABLE_COLUMNS
 from .layout import LEVEL_NAMES, TARGET_SYMBOLS
 
-INPUTS = ("scaling", "scaling_fit", "density_fits", "spectra", "flow", "phase_cells")
+INPUTS = (
+    "scaling",
+    "scaling_fit",
+    "density_fits",
+    "spectra",
+    "flow",
+    "phase_cells",
+    "initial_spectra",
+    "wide_limit",
+    "wide_series",
+)
 """The tables a figure may declare: ``scaling``, ``scaling_fit`` and ``density_fits`` of the
-experiment, the ``spectra`` of its points, the ``flow`` snapshots, and the ``phase_cells`` of a
-phase-diagram experiment (a figure declaring them is drawn only for such experiments)."""
+experiment, the ``spectra`` of its points, the ``flow`` snapshots, the ``phase_cells`` of a
+phase-diagram experiment (a figure declaring them is drawn only for such experiments), and
+the ``initial_spectra`` and ``wide_limit`` table of a wide-limit experiment, and the
+``wide_series`` of its series (drawn only for such experiments; the series' only for its first)."""
+WIDE_LIMIT_INPUTS = ("initial_spectra", "wide_limit", "wide_series")
 
 
 class Flow(NamedTuple):
@@ -61,6 +74,12 @@ class FigureData:
     flow: Flow | None = None
     phase_cells: pd.DataFrame | None = None
     """Every cell's row of the phase-cell table (`stages.phase.cell_table`)."""
+    initial_spectra: Mapping[str, pd.DataFrame] | None = None
+    """Point id → its initial-spectrum table (step 0, `stages.wide_limit`)."""
+    wide_limit: pd.DataFrame | None = None
+    """The experiment's wide-limit table (`stages.wide_limit.table`)."""
+    wide_series: pd.DataFrame | None = None
+    """The wide-limit tables of every experiment of the series, concatenated."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from matplotlib.lines import Line2D
 from ..tables import ALL_PAIRS
 from .layout import (
     cluster_colour,
-    cluster_name,
     ratio_axis_label,
     readable_log_axis,
     set_figure_title,
@@ -102,7 +101,7 @@ def scaling_figure(data: FigureData) -> Figure:
         if by_cluster or len(single) > 1:
             colour = cluster_colour(fit["cluster"])
             name = (
-                cluster_name(*clusters.loc[fit["cluster"], ["levels", "target"]])
+                clusters.loc[fit["cluster"], "label"]
                 if fit["cluster"] in clusters.index
                 else f"cluster {fit['cluster']}"
             )

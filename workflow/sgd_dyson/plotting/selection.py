@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from ..labels import Labels
 from ..spectra import neighbour_spacings
-from .layout import POINT_SYMBOLS
+from .layout import POINT_SYMBOLS, cluster_name
 
 MAX_DENSITY_CLUSTERS = 4
 """At most this many clusters (pairs first) get a row of pair-density panels."""
@@ -77,9 +77,18 @@ def rows_at_point(scaling: pd.DataFrame, point: Mapping) -> pd.DataFrame:
 
 
 def cluster_table(scaling: pd.DataFrame) -> pd.DataFrame:
-    """``cluster``, ``levels`` and ``target`` of each cluster of the target, by cluster."""
-    columns = ["cluster", "levels", "target"]
-    return scaling.drop_duplicates("cluster")[columns].sort_values("cluster", ignore_index=True)
+    """``cluster``, ``levels``, ``target`` and ``label`` (`layout.cluster_name`, naming the
+    layer when the table holds several) of each cluster of the target, by cluster."""
+    columns = ["cluster", "levels", "target", "layer"]
+    clusters = scaling.drop_duplicates("cluster")[columns].sort_values("cluster", ignore_index=True)
+    several_layers = clusters["layer"].nunique() > 1
+    clusters["label"] = [
+        cluster_name(levels, target, layer if several_layers else None)
+        for levels, target, layer in zip(
+            clusters["levels"], clusters["target"], clusters["layer"], strict=True
+        )
+    ]
+    return clusters
 
 
 def several_clusters(rows: pd.DataFrame) -> bool:

@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
 from ..labels import Labels
-from .layout import MARKERS, cluster_colour, cluster_name, readable_log_axis, scan_styles
+from .layout import MARKERS, cluster_colour, readable_log_axis, scan_styles
 from .registry import CaptionContext
 from .selection import cluster_table, scan_mask, scan_names, several_clusters
 
@@ -75,7 +75,7 @@ def cluster_handles(clusters: pd.DataFrame) -> list[Line2D]:
             linestyle="none",
             marker="o",
             color=cluster_colour(cluster.cluster),
-            label=cluster_name(cluster.levels, cluster.target),
+            label=cluster.label,
         )
         for cluster in clusters.itertuples(index=False)
     ]

@@ -23,7 +23,6 @@ from .layout import (
     PANEL_COLUMNS,
     TARGET_SYMBOLS,
     cluster_colour,
-    cluster_name,
     empty_figure,
     histogram_bins,
     mark_empty,
@@ -119,7 +118,7 @@ def draw_all_levels(
             weights=np.full(values.size, 1 / (total * (bins[1] - bins[0]))),
             color=cluster_colour(cluster.cluster),
             alpha=0.55,
-            label=cluster_name(cluster.levels, cluster.target),
+            label=cluster.label,
         )
         if cluster.levels == 2 and cluster.cluster in rows.index:
             fitted = rows.loc[cluster.cluster]
@@ -195,7 +194,7 @@ def spectrum_histograms_figure(data: FigureData) -> Figure:
         rows = scaling[scaling["point"] == point["point"]].set_index("cluster")
         for row_index, cluster in enumerate(clusters.itertuples(index=False)):
             axes = grid[row_index, column_index]
-            name = f", {cluster_name(cluster.levels, cluster.target)}" if len(clusters) > 1 else ""
+            name = f", {cluster.label}" if len(clusters) > 1 else ""
             axes.set_title(
                 f"{point_label(point)}\n{point_setting(point, labels)}{name}", fontsize="medium"
             )
@@ -456,8 +455,7 @@ def pair_densities_figure(data: FigureData) -> Figure:
         for row_index, cluster in enumerate(clusters.itertuples(index=False)):
             axes = grid[row_index, column_index]
             axes.set_title(
-                f"{point_label(point)}; {point_setting(point, labels)}\n"
-                f"{cluster_name(cluster.levels, cluster.target)}",
+                f"{point_label(point)}; {point_setting(point, labels)}\n{cluster.label}",
                 fontsize="medium",
             )
             axes.set_xlabel(f"{LEVEL_LABELS[column]} (dimensionless)")

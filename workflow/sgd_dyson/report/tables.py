@@ -54,6 +54,7 @@ def numbers_table(frame: pd.DataFrame) -> str:
 
 FIT_COLUMNS = {
     "point": "point",
+    "layer": "layer",
     "cluster": "cluster",
     "levels": "levels",
     "target": "target",
@@ -79,8 +80,9 @@ def fits_display(
 
     The lines (``scaling_fit``): quantity, cluster, slope ± error, χ²/dof,
     points used and continuum slope. The points (``scaling``, the columns of
-    `FIT_COLUMNS` under their headers): a column with an ``_err`` partner as
-    value ± error (`with_error`), other float columns to 4 significant digits.
+    `FIT_COLUMNS` under their headers, ``layer`` only when there are several):
+    a column with an ``_err`` partner as value ± error (`with_error`), other
+    float columns to 4 significant digits.
     """
     lines = pd.DataFrame(
         {
@@ -95,18 +97,53 @@ def fits_display(
             "continuum": scaling_fit["continuum_slope"].map(lambda v: formatted(v, ".3f")),
         }
     )
-    points = pd.DataFrame(index=scaling.index)
-    for column, header in FIT_COLUMNS.items():
-        if f"{column}_err" in scaling:
-            points[header] = [
+    one_matrix = scaling["layer"].nunique() <= 1  # the layer column only where it tells apart
+    headers = {column: header for column, header in FIT_COLUMNS.items() if column != "layer"}
+    return lines, columns_display(scaling, headers if one_matrix else FIT_COLUMNS)
+
+
+def columns_display(frame: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
+    """The columns of ``frame`` that ``headers`` names, under their headers, as text.
+
+    A column with an ``_err`` partner is value ± error (`with_error`), other float
+    columns have 4 significant digits (`formatted`), the rest are as they are.
+    """
+    shown = pd.DataFrame(index=frame.index)
+    for column, header in headers.items():
+        if f"{column}_err" in frame:
+            shown[header] = [
                 with_error(value, error)
-                for value, error in zip(scaling[column], scaling[f"{column}_err"], strict=True)
+                for value, error in zip(frame[column], frame[f"{column}_err"], strict=True)
             ]
-        elif scaling[column].dtype.kind == "f":
-            points[header] = scaling[column].map(formatted)
+        elif frame[column].dtype.kind == "f":
+            shown[header] = frame[column].map(formatted)
         else:
-            points[header] = scaling[column]
-    return lines, points.reset_index(drop=True)
+            shown[header] = frame[column]
+    return shown.reset_index(drop=True)
+
+
+WIDE_LIMIT_COLUMNS = {
+    "point": "point",
+    "layer": "layer",
+    "cluster": "cluster",
+    "levels": "n",
+    "rows": "rows",
+    "cols": "cols",
+    "initial_ks": "KS to MP (step 0)",
+    "initial_mean": "mean level (step 0)",
+    "initial_mean_exact": "exact",
+    "semicircle_ks": "KS to semicircle",
+    "radius": "R from σ",
+    "spacing_ratio": "⟨r⟩",
+    "spacing_ratio_goe": "⟨r⟩ GOE, same n",
+    "status": "status",
+}
+"""Columns of the wide_limit table shown in the report, with their headers."""
+
+
+def wide_limit_display(wide: pd.DataFrame) -> pd.DataFrame:
+    """The report's wide-limit table (`stages.wide_limit.table`) as text (`columns_display`)."""
+    return columns_display(wide, WIDE_LIMIT_COLUMNS)
 
 
 def numbers_display(frame: pd.DataFrame) -> pd.DataFrame:

@@ -93,6 +93,11 @@ def read_flow(path: str | PathLike, replicas: int) -> Flow:
     return Flow(table.drop_columns(["weights"]).to_pandas(), weights)
 
 
+def concatenated(paths: Sequence[str | PathLike], kind: str) -> pd.DataFrame:
+    """The tables of ``kind`` in ``paths``, one after another."""
+    return pd.concat([read_table(path, kind) for path in paths], ignore_index=True)
+
+
 def read_figure_data(
     figure: str, inputs: Mapping, labels: Mapping, settings: Mapping
 ) -> FigureData:
@@ -113,9 +118,12 @@ def read_figure_data(
         "density_fits": lambda path: read_table(path, "density_fits"),
         "spectra": lambda paths: read_spectra(paths, burn_in),
         "flow": lambda path: read_flow(path, settings["flow_replicas"]),
-        "phase_cells": lambda paths: pd.concat(
-            [read_table(path, "phase_cell") for path in paths], ignore_index=True
-        ),
+        "phase_cells": lambda paths: concatenated(paths, "phase_cell"),
+        "initial_spectra": lambda paths: {
+            Path(path).stem: read_table(path, "spectrum") for path in paths
+        },
+        "wide_limit": lambda path: read_table(path, "wide_limit"),
+        "wide_series": lambda paths: concatenated(paths, "wide_limit"),
     }
     return FigureData(
         labels=Labels.from_params(labels),
