@@ -17,9 +17,19 @@ import pytest
 import yaml
 from workflow_runs import TINY_CONFIG, assert_same_tables, result_files, snakemake
 
+from sgd_dyson.config import validate_config
+from sgd_dyson.models import MODELS
+
 pytestmark = pytest.mark.workflow
 
 POINT = "lr~0.1_bs~8_noise~0.1"
+TINY_POINTS = sum(
+    len(MODELS[experiment["model"]].points(f"experiments.{name}", experiment))
+    for name, experiment in validate_config(yaml.safe_load(TINY_CONFIG.read_text()))[
+        "experiments"
+    ].items()
+)
+"""Sweep points of the tiny study: every one's job needs more than 100 MB."""
 
 
 @pytest.fixture
@@ -305,7 +315,7 @@ BAD_CONFIGS = {
     ),
     "jobs larger than cluster.max_memory_mb": (
         lambda folder: top_level(folder, cluster={"max_memory_mb": 100}),
-        "21 job(s) would exceed cluster.max_memory_mb (100 MB): "
+        f"{TINY_POINTS} job(s) would exceed cluster.max_memory_mb (100 MB): "
         "experiments.dyson, point T~0.0001: about",
     ),
     "a matrix of size 2000": (
