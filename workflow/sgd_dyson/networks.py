@@ -1,11 +1,12 @@
-"""Feed-forward teacher–student networks trained by plain mini-batch SGD, vectorised over replicas.
+"""Feed-forward teacher–student networks trained by mini-batch SGD, vectorised over replicas.
 
 Architecture ``layers = (n_0, …, n_L)``: weight matrix ``k`` is ``W_k`` of shape
 ``(n_{k+1}, n_k)``, ``h_{k+1} = f_k(W_k h_k)``, ``h_0 = x``, output ``ŷ = h_L``,
 no biases (the multilayer SGD phase-diagram study, arXiv:2509.01349: 3 → 32 →
 16 → 1, tanh, only the middle matrix trained). Teacher and student share the
 architecture and the fixed (not learnable) matrices; the student's learnable
-matrices follow ``W ← W − α ∇_W`` on the batch loss ``½ mean_b |y_b − ŷ_b|²``.
+matrices follow ``W ← W − α ∇_W`` on the batch loss ``½ mean_b |y_b − ŷ_b|²``
+(or another rule of `optimizers`: momentum, Adam, AdamW).
 
 Samples are rows: activations are ``(replicas, batch, n_k)`` and
 ``z_{k+1} = h_k W_kᵀ``. Backpropagation, with ``δ_{k+1} = ∂loss/∂z_{k+1}``:
@@ -25,6 +26,7 @@ import numpy as np
 from scipy import special
 
 from .network_data import BatchSource, learnable_views, step_elements
+from .optimizers import checked, optimizer_of
 from .sampling import haar_orthogonal
 from .seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
 from .simulation import Checkpoint, Snapshots, Trajectory, diverged
@@ -228,6 +230,8 @@ class NetworkRun:
     noise: float
     root_seed: int
     point_seed: int
+    optimizer: dict | None = None
+    """The optimiser's settings (`optimizers`); None: plain SGD."""
 
     def __post_init__(self):
         canonical = {
@@ -268,6 +272,10 @@ class NetworkRun:
         for name in ("dataset_draws", "batches_per_epoch", "steps", "snapshot_every", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"NetworkRun: {name} = {getattr(self, name)} must be ≥ 1")
+        try:
+            checked(self.optimizer)
+        except ValueError as error:
+            raise ValueError(f"NetworkRun: {error}") from None
 
     @property
     def matrices(self) -> int:
@@ -425,28 +433,30 @@ def simulate(run: NetworkRun, checkpoint: Checkpoint | None = None) -> list[Snap
     """Train ``run.replicas`` students by SGD; one `Snapshots` per learnable matrix.
 
     Every step ``W ← W − α (∇_W loss + Ā)`` on the learnable matrices
-    (`loss_and_gradients`; ``Ā`` the injected noise, if any). The layers below
+    (`loss_and_gradients`; ``Ā`` the injected noise, if any), or the step of
+    the run's optimiser with that gradient (`optimizers`). The layers below
     the lowest learnable matrix are fixed, so their activations come with the
     data (`network_data.BatchSource`). A replica whose batch loss exceeds
     ``loss_threshold`` at a step, or whose weights are found diverged
     (`simulation.diverged`) at a chunk's end, is counted, reset to zero at the
-    chunk's end (so its numbers cannot overflow) and left out of every
-    snapshot. The state is the packed ``(replicas, P)`` weights
-    (`learnable_views`); with a ``checkpoint`` the loop saves it with every
-    stream and resumes from a previous save (`simulation.Trajectory`). The
-    `Snapshots` share steps, replicas and draws; their ``weights`` are
-    ``(snapshots, survivors, rows, cols)``, in ``learnable`` order.
+    chunk's end with its optimiser state (so its numbers cannot overflow) and
+    left out of every snapshot. The state is the packed ``(replicas, P)``
+    weights (`learnable_views`) and the optimiser's arrays of that shape; with
+    a ``checkpoint`` the loop saves them with every stream and resumes from a
+    previous save (`simulation.Trajectory`). The `Snapshots` share steps,
+    replicas and draws; their ``weights`` are ``(snapshots, survivors, rows,
+    cols)``, in ``learnable`` order.
     """
     disorder = quenched(run)
     source = batch_source(run, disorder)
     lowest = run.learnable[0]
     weights = initial_weights(run)
+    optimizer = optimizer_of(run.optimizer, run.learning_rate, weights.shape)
     trained = disorder.student_network(learnable_views(run, weights))[lowest:]
     trained_activations = run.activations[lowest:]
     trained_learnable = tuple(k - lowest for k in run.learnable)
-    trajectory = Trajectory(
-        run.steps, run.snapshot_every, {"weights": weights}, source.streams, checkpoint
-    )
+    state = {"weights": weights, **optimizer.state}
+    trajectory = Trajectory(run.steps, run.snapshot_every, state, source.streams, checkpoint)
     epoch = None if run.dataset == "online" else run.batches_per_epoch
     max_chunk = max(1, CHUNK_ELEMENTS // step_elements(run))
     for first, end in trajectory.remaining_chunks(epoch, max_chunk):
@@ -461,13 +471,13 @@ def simulate(run: NetworkRun, checkpoint: Checkpoint | None = None) -> list[Snap
                 gradient = np.concatenate([g.reshape(run.replicas, -1) for g in gradients], axis=1)
                 if noise is not None:
                     gradient += noise[t]
-                gradient *= run.learning_rate
-                weights -= gradient
+                optimizer.update(weights, gradient, first + t + 1)
                 exceeded = loss > run.loss_threshold
                 if exceeded.any():
                     trajectory.mark_diverged(exceeded, first + t + 1)
         trajectory.mark_diverged(diverged(weights, run.divergence_threshold), end)
         weights[trajectory.is_diverged] = 0.0
+        optimizer.reset(trajectory.is_diverged)
         trajectory.end_chunk(end, weights)
     kept = trajectory.snapshots(disorder.draw_of_replica)
     return [replace(kept, weights=view) for view in learnable_views(run, kept.weights)]

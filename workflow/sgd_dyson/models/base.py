@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 import pyarrow as pa
 
-from .. import theory
+from .. import optimizers, theory
 from ..labels import Labels, sgd_labels, with_tuples
 from ..simulation import Checkpoint, Snapshots, snapshot_steps
 from ..tables import POINT_FIELDS
@@ -156,12 +156,18 @@ class Model:
         return self.run is not None
 
     def run_settings(self, experiment: dict, point: dict) -> dict:
-        """The fields of `run` for one point: the experiment's, the point's and its seeds."""
+        """The fields of `run` for one point: the experiment's, the point's and its seeds.
+
+        Plain SGD has no ``optimizer`` key: the settings of its runs (the simulate rule's
+        params, the checkpoints' fingerprints) are those from before other optimisers.
+        """
         fields = {field.name for field in dataclasses.fields(self.run)}
         settings = {key: experiment.get(key) for key in fields - {*self.parameters, *SEEDS}}
         settings.update({key: point[key] for key in (*self.parameters, *SEEDS)})
         if "snapshot_every" in settings:
             settings["snapshot_every"] = self.snapshot_every(experiment)
+        if "optimizer" in settings and optimizers.is_plain_sgd(settings["optimizer"]):
+            del settings["optimizer"]
         return settings
 
     def simulate(self, settings: dict, checkpoint: Checkpoint | None = None) -> Snapshots:
@@ -197,8 +203,9 @@ class Model:
         With ``E = replicas × n²`` the elements of the weights and ``S`` the kept
         snapshots (`snapshot_steps`): ``8 × [KEPT_COPIES × S × E`` (the kept
         per-step copies, the stack of the survivors, the table column and its
-        Arrow buffer, the checkpoint's stack) ``+ WORKING_COPIES × E`` (the
-        state, the update's temporaries, the divergence check) ``+ 2 ×
+        Arrow buffer, the checkpoint's stack) ``+ (WORKING_COPIES + O) × E`` (the
+        state, the update's temporaries, the divergence check, and the ``O``
+        arrays of the optimiser, `optimizers.held_arrays`) ``+ 2 ×
         max(chunk_elements, step_elements)`` (a chunk's random arrays, drawn and
         transformed) ``+ extra_elements]`` plus `STARTUP_BYTES` of interpreter
         and libraries. Read off the models' ``simulate`` functions.
@@ -206,7 +213,8 @@ class Model:
         elements = experiment["replicas"] * self.weight_elements(experiment)
         kept = len(snapshot_steps(experiment["steps"], self.snapshot_every(experiment)))
         chunk = max(self.chunk_elements, self.step_elements(experiment, point))
-        total = (KEPT_COPIES * kept + WORKING_COPIES) * elements + 2 * chunk
+        working = WORKING_COPIES + optimizers.held_arrays(experiment.get("optimizer"))
+        total = (KEPT_COPIES * kept + working) * elements + 2 * chunk
         return STARTUP_BYTES + 8 * (total + self.extra_elements(experiment, point))
 
     # --- analysis ------------------------------------------------------------------
@@ -291,7 +299,14 @@ def scan_name(grid: dict, parameters: tuple[str, ...]) -> str:
 
 
 def simulated_description(title: str, experiment: dict, steps: str = "updates") -> str:
-    """``"<title>, 3000 replicas per point, 5000 updates"`` for the captions."""
+    """``"<title>, 3000 replicas per point, 5000 updates"`` for the captions.
+
+    An optimiser other than plain SGD follows the title: ``"<title>, Adam (β1 0.9, β2
+    0.999, ε 1e-08), …"`` (`optimizers.optimizer_label`).
+    """
+    optimizer = experiment.get("optimizer")
+    if not optimizers.is_plain_sgd(optimizer):
+        title = f"{title}, {optimizers.optimizer_label(optimizer)}"
     return f"{title}, {experiment['replicas']} replicas per point, {experiment['steps']} {steps}"
 
 

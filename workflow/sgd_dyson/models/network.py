@@ -1,11 +1,11 @@
-"""The feed-forward teacher–student network trained by plain mini-batch SGD (`model: network`).
+"""The feed-forward teacher–student network trained by mini-batch SGD (`model: network`).
 
 The simulation is `sgd_dyson.networks` (forward pass, hand-written
 backpropagation, data and noise, vectorised over replicas); this module
 declares the model to the workflow: its config rules, its sweep points
 (learning rate, batch size, noise and the initial width σ_W, ``init_width``, the
-config's ``init_scale``),
-its run settings and cost, and the targets of every learnable matrix, each of
+config's ``init_scale``), its run settings (the update rule among them: `optimizers`,
+plain SGD by default) and cost, and the targets of every learnable matrix, each of
 which is analysed as its own layer (the spectrum table's ``layer`` column).
 One weight matrix with the identity activation, a given teacher and injected
 noise is the linear `teacher_student` model in law (`tests/test_networks.py`).
@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import linearised, networks
 from ..network_data import dataset_elements, learnable_views, step_elements
+from ..optimizers import is_plain_sgd, no_theory_reason
 from ..phase import phase_architecture
 from ..seeding import draw_sizes
 from ..simulation import Checkpoint, LayeredSnapshots, Snapshots
@@ -237,12 +238,13 @@ class NetworkModel(Model):
         return experiment["phase_diagram"] is not None
 
     def has_theory(self, experiment: dict) -> bool:
-        """The linearised theory: a given teacher (targets to cluster by), noise, and not
-        switched off (``linearised_theory``)."""
+        """The linearised theory: a given teacher (targets to cluster by), noise, plain SGD
+        (the theory's), and not switched off (``linearised_theory``)."""
         return (
             experiment["linearised_theory"]
             and experiment["teacher"] is not None
             and experiment["noise_kind"] != "none"
+            and is_plain_sgd(experiment.get("optimizer"))
         )
 
     def has_wide_limit(self, experiment: dict) -> bool:
@@ -279,6 +281,7 @@ class NetworkModel(Model):
         activation = experiment["activation"]
         activation = activation if isinstance(activation, str) else "/".join(activation)
         trained = ", ".join(f"W{k}" for k in experiment["learnable"])
+        sgd = is_plain_sgd(experiment.get("optimizer"))
         return sgd_labels(
             self.parameters,
             self.amplitude(experiment),
@@ -289,7 +292,7 @@ class NetworkModel(Model):
             ),
             continuum_note=TEACHER_NOTE,
             theory_note=THEORY_NOTE if self.has_theory(experiment) else "",
-            no_theory_reason=NO_THEORY,
+            no_theory_reason=NO_THEORY if sgd else no_theory_reason(experiment["optimizer"]),
         )
 
 

@@ -1,4 +1,4 @@
-"""The teacher–student model trained by plain mini-batch SGD, vectorised over replicas.
+"""The teacher–student model trained by mini-batch SGD (`optimizers`), vectorised over replicas.
 
 Teacher ``y = Z W* x`` (plus label noise ``ε ξ``), student ``ŷ = Z W x``, loss
 per sample ``½ |y − ŷ|²`` (Aarts, Lucini & Park 2025; with a fixed hidden layer
@@ -24,6 +24,7 @@ from functools import partial
 import numpy as np
 
 from .. import theory
+from ..optimizers import SGD, Optimizer, is_plain_sgd, no_theory_reason, optimizer_of
 from ..sampling import batch_second_moments, goe_matrices, haar_orthogonal
 from ..seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
 from ..simulation import Checkpoint, Snapshots, Trajectory, diverged, gaussian_initial_weights
@@ -57,6 +58,8 @@ class TeacherStudentRun:
     point_seed: int
     hidden: tuple[float, ...] | None = None
     """Singular values of the hidden layer ``Z`` (`hidden_matrix`); None: ``Z = I``."""
+    optimizer: dict | None = None
+    """The optimiser's settings (`optimizers`); None: plain SGD."""
 
     @property
     def size(self) -> int:
@@ -294,28 +297,29 @@ def initial_weights(run: TeacherStudentRun) -> np.ndarray:
 def simulate(run: TeacherStudentRun, checkpoint: Checkpoint | None = None) -> Snapshots:
     """Train ``run.replicas`` students by SGD and keep their weights at the snapshots.
 
-    The update is ``W ← W − α [ZᵀZ (W − W*) Ĉ_xx + additive]`` (module
-    docstring); without a hidden layer the product with ``ZᵀZ = I`` is skipped,
-    so ``hidden=None`` gives the numbers of the model without one. A replica
-    found diverged (`diverged`) at the end of a chunk is counted, reset to zero
-    so its numbers cannot overflow, and left out of every snapshot: its numbers
-    are never reported as a result. With a ``checkpoint`` the loop saves its
-    state every so often and resumes from a previous save (`Trajectory`).
+    The gradient ``g = ZᵀZ (W − W*) Ĉ_xx + additive`` (module docstring) makes the
+    run's optimiser's step (`optimizers`; SGD: ``W ← W − α g``); without a hidden
+    layer the product with ``ZᵀZ = I`` is skipped, so ``hidden=None`` gives the
+    numbers of the model without one. A replica found diverged (`diverged`) at the
+    end of a chunk is counted, reset to zero with its optimiser state, so its numbers
+    cannot overflow, and left out of every snapshot. With a ``checkpoint`` the loop
+    saves its state every so often and resumes from a previous save (`Trajectory`).
     """
     teacher = teacher_matrix(run.teacher)
     source = _BatchSource(run)
     gram = None if source.hidden is None else source.hidden.T @ source.hidden
     weights = initial_weights(run)
-    trajectory = Trajectory(
-        run.steps, run.snapshot_every, {"weights": weights}, source.streams, checkpoint
-    )
+    optimizer = optimizer_of(run.optimizer, run.learning_rate, weights.shape)
+    state = {"weights": weights, **optimizer.state}
+    trajectory = Trajectory(run.steps, run.snapshot_every, state, source.streams, checkpoint)
     max_chunk = max(1, CHUNK_ELEMENTS // (len(weights) * source.moment_dim**2))
     epoch = run.batches_per_epoch if source.replays_epochs else None
     delta = np.empty_like(weights)
     gradient = np.empty_like(weights)
     pulled = None if gram is None else np.empty_like(weights)  # ZᵀZ (W − W*)
     composed = run.dataset == "paper" and run.noise_kind == "injected"
-    composed = composed and run.size <= COMPOSED_MAX_SIZE
+    # Composing chains SGD's linear steps: no other optimiser's.
+    composed = composed and run.size <= COMPOSED_MAX_SIZE and isinstance(optimizer, SGD)
     if composed and source.keeps_epoch_noise:
         # The chunk's noise is a view of the kept epoch: chunks need no memory bound, and
         # chunks that do not depend on the replica count keep a block's numbers when
@@ -335,7 +339,7 @@ def simulate(run: TeacherStudentRun, checkpoint: Checkpoint | None = None) -> Sn
                     run.learning_rate,
                     source.draw_of_replica,
                 )
-            _end_chunk(trajectory, weights, end, run.divergence_threshold)
+            _end_chunk(trajectory, weights, optimizer, end, run.divergence_threshold)
             continue
         input_moment, additive = source.chunk(first, end - first)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -347,15 +351,18 @@ def simulate(run: TeacherStudentRun, checkpoint: Checkpoint | None = None) -> Sn
                     np.matmul(gram, delta, out=pulled)
                     np.matmul(pulled, input_moment[t], out=gradient)
                 gradient += additive[t]
-                gradient *= run.learning_rate
-                weights -= gradient
-        _end_chunk(trajectory, weights, end, run.divergence_threshold)
+                optimizer.update(weights, gradient, first + t + 1)
+        _end_chunk(trajectory, weights, optimizer, end, run.divergence_threshold)
     return trajectory.snapshots(source.draw_of_replica)
 
 
-def _end_chunk(trajectory: Trajectory, weights: np.ndarray, end: int, threshold: float) -> None:
-    """Mark and reset the replicas diverged by step ``end``, then close the chunk."""
-    weights[trajectory.mark_diverged(diverged(weights, threshold), end)] = 0.0
+def _end_chunk(
+    trajectory: Trajectory, weights: np.ndarray, optimizer: Optimizer, end: int, threshold: float
+) -> None:
+    """Mark and reset (weights and optimiser) the replicas diverged by ``end``; close the chunk."""
+    newly = trajectory.mark_diverged(diverged(weights, threshold), end)
+    weights[newly] = 0.0
+    optimizer.reset(newly)
     trajectory.end_chunk(end, weights)
 
 
@@ -379,7 +386,7 @@ THEORY_NOTE = (
 
 
 class TeacherStudent(Model):
-    """Linear teacher–student regression ``y = Z W* x`` trained by plain SGD."""
+    """Linear teacher–student regression ``y = Z W* x`` trained by SGD (or `optimizers`)."""
 
     name = "teacher_student"
     title = "teacher–student SGD"
@@ -474,12 +481,15 @@ class TeacherStudent(Model):
         """The teacher's singular values."""
         return sorted(float(value) for value in experiment["teacher"])
 
-    def continuum(self, experiment: dict) -> str:
-        """The Coulomb gas without a hidden layer; behind one, the theory's continuum limit."""
+    def continuum(self, experiment: dict) -> str | None:
+        """Without a hidden layer the Coulomb gas, behind one the theory's limit: SGD's only."""
+        if not self.has_theory(experiment):
+            return None
         return "coulomb_gas" if experiment.get("hidden") is None else "theory"
 
     def has_theory(self, experiment: dict) -> bool:
-        return True
+        """The exact theory is plain SGD's (momentum's is not wired in yet; Adam has none)."""
+        return is_plain_sgd(experiment.get("optimizer"))
 
     def theory_settings(self, experiment: dict, point: dict) -> dict:
         return {
@@ -507,17 +517,18 @@ class TeacherStudent(Model):
 
     def labels(self, experiment: dict) -> Labels:
         hidden = experiment.get("hidden") is not None
-        return sgd_labels(
-            self.parameters,
-            self.amplitude_kind,
-            description=simulated_description(
-                f"teacher–student model{' behind a fixed hidden layer' if hidden else ''}, "
-                f"{experiment['dataset']} dataset",
-                experiment,
-            ),
-            continuum_note=HIDDEN_CONTINUUM_NOTE if hidden else CONTINUUM_NOTE,
-            theory_note=THEORY_NOTE,
+        description = simulated_description(
+            f"teacher–student model{' behind a fixed hidden layer' if hidden else ''}, "
+            f"{experiment['dataset']} dataset",
+            experiment,
         )
+        if self.has_theory(experiment):
+            continuum = HIDDEN_CONTINUUM_NOTE if hidden else CONTINUUM_NOTE
+            notes = {"continuum_note": continuum, "theory_note": THEORY_NOTE}
+        else:
+            reason = no_theory_reason(experiment["optimizer"])
+            notes = {"continuum_note": f"No continuum line: {reason}.", "no_theory_reason": reason}
+        return sgd_labels(self.parameters, self.amplitude_kind, description=description, **notes)
 
 
 MODEL = TeacherStudent()
