@@ -37,8 +37,9 @@ from sgd_dyson.labels import Labels, sgd_labels
 from sgd_dyson.models import MODELS
 from sgd_dyson.plotting import FigureData, Flow, layout, selection
 from sgd_dyson.plotting.series import NO_CONTINUUM
+from sgd_dyson.report.tables import with_error
 from sgd_dyson.stages import plots
-from sgd_dyson.stages.scaling import ALL_PAIRS
+from sgd_dyson.stages.scaling import ALL_PAIRS, scaling_exponents
 from sgd_dyson.tables import (
     SCHEMAS,
     column_names,
@@ -314,6 +315,7 @@ def experiment(tmp_path) -> dict:
         "labels": TEACHER_STUDENT,
         "scaling": scaling,
         "scaling_fit": round_trip(fit, "scaling_fit", tmp_path),
+        "scaling_exponents": round_trip(scaling_exponents(scaling), "scaling_exponents", tmp_path),
         "density_fits": round_trip(density, "density_fits", tmp_path),
         "spectra": spectra,
     }
@@ -360,6 +362,7 @@ def many_clusters(tmp_path) -> dict:
         "labels": RBM,
         "scaling": scaling,
         "scaling_fit": round_trip(fit_rows(pairs, POOLED), "scaling_fit", tmp_path),
+        "scaling_exponents": round_trip(scaling_exponents(scaling), "scaling_exponents", tmp_path),
         "density_fits": round_trip(density, "density_fits", tmp_path),
         "spectra": spectra,
     }
@@ -413,6 +416,7 @@ def dyson(tmp_path) -> dict:
         "labels": DYSON,
         "scaling": scaling,
         "scaling_fit": round_trip(fit_rows(fits), "scaling_fit", tmp_path),
+        "scaling_exponents": round_trip(scaling_exponents(scaling), "scaling_exponents", tmp_path),
         "density_fits": round_trip(density, "density_fits", tmp_path),
         "spectra": spectra,
     }
@@ -454,7 +458,8 @@ def draw(
     flow: Flow | None = None,
 ) -> Figure:
     """The registered figure ``name`` of a synthetic experiment (``data``: labels, tables)."""
-    tables = {key: data[key] for key in ("scaling_fit", "density_fits", "spectra") if key in data}
+    declared = ("scaling_fit", "scaling_exponents", "density_fits", "spectra")
+    tables = {key: data[key] for key in declared if key in data}
     return plotting.FIGURES[name].draw(
         FigureData(
             labels=data["labels"],
@@ -974,6 +979,74 @@ def test_collapse_figure_marks_the_predicted_collapse(experiment, many_clusters)
     assert "exact theory" not in all_legend_texts(figure.axes[0])
 
 
+# --- Which scaling rule holds ----------------------------------------------------------------
+
+
+def test_scaling_rules_figure_draws_the_fitted_points_against_both_variables(experiment):
+    scaling, exponents = experiment["scaling"], experiment["scaling_exponents"]
+    # the ε = 0.05 point is not mixed into the ε = 0.1 fit; the diverged point is out
+    assert exponents["noise"].tolist() == [0.1] and exponents["n_points"].tolist() == [4]
+    fitted = ok_points(scaling)[ok_points(scaling)["noise"] == 0.1]
+    figure = draw("scaling_rules", experiment)
+    left, right = figure.axes
+    for axes, power in ((left, 1.0), (right, 0.5)):
+        assert axes.get_xscale() == "log" and axes.get_yscale() == "log"
+        x, y = plotted_points(axes)
+        variable = fitted["learning_rate"] / fitted["batch_size"] ** power
+        np.testing.assert_allclose(np.sort(x), np.sort(variable))
+        np.testing.assert_allclose(np.sort(y), np.sort(fitted["mean_spacing"]))
+        (guide,) = dotted_lines(axes)
+        slope = np.diff(np.log(guide.get_ydata())) / np.diff(np.log(guide.get_xdata()))
+        np.testing.assert_allclose(slope, 0.5)
+    assert left.get_xlabel().startswith("α/|B|") and right.get_xlabel().startswith("α/√|B|")
+    assert "linear rule (p = 0.5, q = 0.5)" in left.get_title()
+    assert "square-root rule (p = 0.5, q = 0.25)" in right.get_title()
+    containers = errorbar_containers(left)
+    assert len({c.lines[0].get_marker() for c in containers}) == fitted["batch_size"].nunique()
+    assert len({c.lines[0].get_color() for c in containers}) == fitted["learning_rate"].nunique()
+    fit = exponents.iloc[0]
+    p = with_error(fit["lr_exponent"], fit["lr_exponent_err"])
+    q = with_error(fit["batch_exponent"], fit["batch_exponent_err"])
+    assert any(text.startswith(f"fit: p = {p}, q = {q}") for text in all_legend_texts(left))
+    assert "α = 0.2" in all_legend_texts(left) and "|B| = 4" in all_legend_texts(right)
+
+
+def test_scaling_rules_figure_of_many_pairs_colours_and_names_each_fit(many_clusters):
+    scaling, exponents = many_clusters["scaling"], many_clusters["scaling_exponents"]
+    assert exponents["cluster"].tolist() == [1, 2, 3, 4]  # the pairs; single levels have no ⟨S⟩
+    left, _ = draw("scaling_rules", many_clusters).axes
+    _, y = plotted_points(left)
+    assert y.size == exponents["n_points"].sum() == 4 * len(RBM_POINTS)
+    assert len({c.lines[0].get_color() for c in errorbar_containers(left)}) == 4
+    labels = selection.cluster_table(scaling).set_index("cluster")["label"]
+    texts = all_legend_texts(left)
+    for fit in exponents.itertuples():
+        p = with_error(fit.lr_exponent, fit.lr_exponent_err)
+        assert any(text.startswith(f"{labels[fit.cluster]}: p = {p}") for text in texts)
+
+
+def test_scaling_rules_figure_says_when_the_sweep_does_not_vary_both(experiment, dyson):
+    alpha_scan = experiment["scaling"][experiment["scaling"]["batch_size"] == 16]
+    data = {**experiment, "scaling": alpha_scan, "scaling_exponents": scaling_exponents(alpha_scan)}
+    for case in (data, dyson):
+        assert case["scaling_exponents"].empty
+        figure = draw("scaling_rules", case)
+        assert "no power law fitted" in figure_texts(figure)
+        assert not any(errorbar_containers(axes) for axes in figure.axes)
+
+
+def test_power_law_points_are_the_rows_each_fit_used(experiment, many_clusters):
+    points = selection.power_law_points(experiment["scaling"], experiment["scaling_exponents"])
+    assert sorted(points["noise"].unique()) == [0.1] and (points["status"] == "ok").all()
+    assert len(points) == experiment["scaling_exponents"]["n_points"].sum()
+    # null ε (not swept) matches null
+    pairs = selection.power_law_points(many_clusters["scaling"], many_clusters["scaling_exponents"])
+    assert (
+        pairs.groupby("fit").size().tolist()
+        == many_clusters["scaling_exponents"]["n_points"].tolist()
+    )
+
+
 # --- Residuals -------------------------------------------------------------------------
 
 
@@ -1268,6 +1341,7 @@ def test_figures_are_registered_in_report_order_with_the_tables_they_read():
         "scaling",
         "sigma_vs_spacing",
         "collapse",
+        "scaling_rules",
         "residuals",
         "centres",
         "phase_maps",
@@ -1282,6 +1356,7 @@ def test_figures_are_registered_in_report_order_with_the_tables_they_read():
     assert plotting.FIGURES["eigenvalue_flow"].inputs == ("scaling", "flow")
     assert plotting.FIGURES["scaling"].inputs == ("scaling", "scaling_fit")
     assert plotting.FIGURES["collapse"].inputs == ("scaling",)
+    assert plotting.FIGURES["scaling_rules"].inputs == ("scaling", "scaling_exponents")
     assert plotting.FIGURES["phase_maps"].inputs == ("scaling", "phase_cells")
 
 
@@ -1419,7 +1494,12 @@ def test_every_figure_of_every_model_is_drawn_and_saved(tmp_path, many_clusters,
 def test_every_figure_survives_an_experiment_without_survivors(tmp_path, experiment):
     scaling = experiment["scaling"].copy()
     scaling["status"] = "all_diverged"
-    data = {**experiment, "scaling": scaling, "scaling_fit": experiment["scaling_fit"].iloc[0:0]}
+    data = {
+        **experiment,
+        "scaling": scaling,
+        "scaling_fit": experiment["scaling_fit"].iloc[0:0],
+        "scaling_exponents": scaling_exponents(scaling),
+    }
     flow = flow_table(tmp_path, [TARGET, TARGET], {"learning_rate": 0.1, "batch_size": 16})
     figures = every_figure(data, COLUMN, flow)
     for name, figure in figures.items():

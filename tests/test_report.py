@@ -18,7 +18,15 @@ from workflow_runs import REPOSITORY
 
 from sgd_dyson import plotting
 from sgd_dyson.models import MODELS, Labels, Model
-from sgd_dyson.report.front_page import front_page, headline_line, summary_row, theory_agreement
+from sgd_dyson.report.front_page import (
+    BATCH_EXPONENT,
+    LR_EXPONENT,
+    front_page,
+    headline_exponents,
+    headline_line,
+    summary_row,
+    theory_agreement,
+)
 from sgd_dyson.report.tables import fits_display, table_page, with_error
 from sgd_dyson.stages import front_page as front_page_stage
 from sgd_dyson.stages.scaling import ALL_PAIRS
@@ -70,11 +78,27 @@ def test_theory_agreement_is_the_mean_squared_residual_of_ok_points():
     assert np.isnan(theory_agreement(scaling.iloc[2:])[0])
 
 
+def exponents(*rows) -> pd.DataFrame:
+    """A scaling_exponents table of ``(cluster, p, p error, q, q error, χ²/dof, points)`` rows."""
+    columns = [
+        "cluster",
+        "lr_exponent",
+        "lr_exponent_err",
+        "batch_exponent",
+        "batch_exponent_err",
+        "chi2_dof",
+        "n_points",
+    ]
+    frame = pd.DataFrame(rows, columns=columns).assign(experiment="toy", noise=0.1)
+    return frame.assign(init_width=np.nan)[column_names("scaling_exponents")]
+
+
 def toy_experiment(name: str, continuum_slope: float = COULOMB_GAS_PAIR_SLOPE) -> dict:
     """An experiment as `front_page` takes it: two ok points and one diverged, one pair."""
     return {
         "name": name,
         "title": f"{name} model",
+        "optimizer": "adam",
         "scale": "√(α ε²/|B|)",
         "scaling": pd.DataFrame(
             {"point": ["a", "b", "c"], "status": ["ok", "ok", "diverged"], "residual": 1.0}
@@ -82,6 +106,7 @@ def toy_experiment(name: str, continuum_slope: float = COULOMB_GAS_PAIR_SLOPE) -
         "scaling_fit": lines(
             ("mean_spacing", 0, 1.87312, 0.01234, 0.5, 2), continuum_slope=continuum_slope
         ),
+        "scaling_exponents": exponents((0, 0.4913, 0.0123, 0.3187, 0.0094, 1.3, 30)),
         "scaling_png": f"{name} scaling".encode(),
         "flow_png": f"{name} flow".encode(),
     }
@@ -98,11 +123,37 @@ def test_the_summary_row_names_the_model_and_scale_it_is_given_and_the_headline_
     assert summary_row(unfitted)[SLOPE] == "no fit"
 
 
+def test_the_summary_row_puts_the_optimiser_and_its_exponents_next_to_both_rules():
+    row = summary_row(toy_experiment("toy"))
+    assert row["optimiser"] == "adam"
+    assert row[LR_EXPONENT] == "0.491 ± 0.012" and row[BATCH_EXPONENT] == "0.3187 ± 0.0094"
+    assert row["power-law fit"] == "cluster 0, 30 points, χ²/dof 1.30"
+    assert row["linear rule (p, q)"] == "(0.5, 0.5)"
+    assert row["square-root rule (p, q)"] == "(0.5, 0.25)"
+    unfitted = {**toy_experiment("toy"), "optimizer": None, "scaling_exponents": exponents()}
+    row = summary_row(unfitted)
+    assert row["optimiser"] == row[LR_EXPONENT] == row[BATCH_EXPONENT] == "–"
+    assert row["power-law fit"] == "–"
+    assert row["linear rule (p, q)"] == "(0.5, 0.5)"  # the rules are there to compare with
+
+
+def test_the_headline_exponents_are_the_fit_through_the_most_points_lowest_cluster_first():
+    fits = exponents(
+        (3, 0.3, 0.1, 0.3, 0.1, 1.0, 12),
+        (1, 0.5, 0.1, 0.5, 0.1, 1.0, 20),
+        (2, 0.4, 0.1, 0.4, 0.1, 1.0, 20),
+    )
+    assert headline_exponents(fits)["cluster"] == 1
+    assert headline_exponents(fits.iloc[[0]])["cluster"] == 3
+    assert headline_exponents(fits.iloc[0:0]) is None
+
+
 def test_the_front_page_heads_each_experiments_two_figures_with_its_slope_and_model():
     experiments = [toy_experiment("first"), toy_experiment("second")]
     page = front_page(experiments)
     assert page.count("<img ") == 4
     assert page.count("<table") == 1  # the summary
+    assert "<th>optimiser</th>" in page and "<td>0.3187 ± 0.0094</td>" in page
     for experiment in experiments:
         row = summary_row(experiment)
         heading = f"{experiment['name']}: a = {html.escape(row[SLOPE])} ({experiment['title']})"
@@ -122,28 +173,39 @@ class ToyModel(Model):
         return Labels(parameters=self.parameters, scale=f"√({experiment['amplitude']} T)")
 
 
-def test_the_front_page_rule_takes_title_and_scale_from_the_model():
+class TrainedToyModel(ToyModel):
+    parameters = ("learning_rate", "batch_size")
+
+
+def test_the_front_page_rule_takes_title_and_scale_from_the_model_and_the_optimiser():
     settings = front_page_stage.settings("toy run", ToyModel(), {"amplitude": 2})
-    assert settings == {"name": "toy run", "title": "toy model", "scale": "√(2 T)"}
+    expected = {"name": "toy run", "title": "toy model", "optimizer": None, "scale": "√(2 T)"}
+    assert settings == expected  # a temperature, no learning rate: nothing is trained
+    trained = TrainedToyModel()
+    assert front_page_stage.settings("toy run", trained, {"amplitude": 2})["optimizer"] == "sgd"
+    adam = {"amplitude": 2, "optimizer": {"name": "adam", "beta1": 0.9}}
+    assert front_page_stage.settings("toy run", trained, adam)["optimizer"] == "adam"
 
 
 def test_the_front_page_stage_reads_each_experiments_tables_and_figures(tmp_path):
     files = {}
-    for kind in ("scaling", "scaling_fit"):
+    tables = ("scaling", "scaling_fit", "scaling_exponents")
+    for kind in tables:
         files[kind] = tmp_path / f"{kind}.parquet"
         write_table({column: [] for column in column_names(kind)}, files[kind], kind)
     for figure in ("scaling_png", "flow_png"):
         files[figure] = tmp_path / f"{figure}.png"
         files[figure].write_bytes(figure.encode())
-    settings = {"name": "unfitted", "title": "toy model", "scale": "√(2 T)"}
+    settings = {"name": "unfitted", "title": "toy model", "optimizer": "sgd", "scale": "√(2 T)"}
     experiments = front_page_stage.read_experiments(
-        [settings],
-        *([files[kind]] for kind in ("scaling", "scaling_fit", "scaling_png", "flow_png")),
+        [settings], *([files[kind]] for kind in (*tables, "scaling_png", "flow_png"))
     )
     assert experiments[0]["flow_png"] == b"flow_png" and experiments[0]["scaling"].empty
+    assert experiments[0]["scaling_exponents"].empty
     front_page_stage.write(experiments, {}, tmp_path / "front_page.html")
     page = (tmp_path / "front_page.html").read_text(encoding="utf-8")
     assert "unfitted: a = no fit (toy model)" in page and "√(2 T)" in page
+    assert "<td>sgd</td>" in page
     assert "Not in this report" not in page
 
 
@@ -176,14 +238,19 @@ def tiny_experiments(tiny_run, names: list[str]) -> list[dict]:
     """Experiments of the tiny run as `front_page` takes them (title and scale made up)."""
     root = tiny_run / "results"
     return front_page_stage.read_experiments(
-        [{"name": name, "title": f"{name} model", "scale": "√(α ε²/|B|)"} for name in names],
+        [
+            {"name": name, "title": f"{name} model", "optimizer": "sgd", "scale": "√(α ε²/|B|)"}
+            for name in names
+        ],
         [root / name / "scaling.parquet" for name in names],
         [root / name / "scaling_fit.parquet" for name in names],
+        [root / name / "scaling_exponents.parquet" for name in names],
         [root / name / "plots" / "scaling.png" for name in names],
         [root / name / "plots" / "eigenvalue_flow.png" for name in names],
     )
 
 
+@pytest.mark.workflow
 def test_the_front_page_of_the_tiny_run_shows_each_headline_slope(tiny_run):
     experiments = tiny_experiments(tiny_run, ["online", "rbm"])
     page = front_page(experiments)
@@ -195,6 +262,8 @@ def test_the_front_page_of_the_tiny_run_shows_each_headline_slope(tiny_run):
         assert f"{experiment['name']}: a = {html.escape(row[SLOPE])}" in page
     online = summary_row(experiments[0])
     assert online["continuum theory"] == "1.772" and online["exact theory Σr²/n"] != "–"
+    assert online["power-law fit"].startswith("cluster 0, 4 points")  # the 2 × 2 grid
+    assert summary_row(experiments[1])[LR_EXPONENT] == "–"  # rbm: one learning rate
 
 
 # --- The finished report in a browser --------------------------------------------------

@@ -23,7 +23,7 @@ from sgd_dyson.plotting.layout import excluded_points_note
 from sgd_dyson.report.front_page import summary_row
 from sgd_dyson.stages import fit as fit_stage
 from sgd_dyson.stationarity import critical_z, stationarity_check, stationary_start
-from sgd_dyson.tables import read_table
+from sgd_dyson.tables import column_names, read_table
 
 from tolerances import bonferroni_z
 
@@ -150,8 +150,15 @@ def test_the_figures_note_and_the_front_page_say_why_points_are_excluded():
     assert "α = 0.3, |B| = 16 (some replicas diverged)" in note
     assert "α = 0.4, |B| = 16 (all replicas diverged)" in note
     assert "0.1" not in note
-    experiment = {"name": "mine", "title": "mine", "scale": "s", "scaling": scaling}
-    row = summary_row({**experiment, "scaling_fit": pd.DataFrame(columns=["quantity"])})
+    experiment = {"name": "mine", "title": "mine", "optimizer": "sgd", "scale": "s"}
+    row = summary_row(
+        {
+            **experiment,
+            "scaling": scaling,
+            "scaling_fit": pd.DataFrame(columns=["quantity"]),
+            "scaling_exponents": pd.DataFrame(columns=column_names("scaling_exponents")),
+        }
+    )
     assert row["excluded (diverged)"] == 2 and row["excluded (non-stationary)"] == "b"
 
 

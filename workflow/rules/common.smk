@@ -140,6 +140,10 @@ def scaling_fit_file(experiment="{experiment}"):
     return f"{RESULTS}/{experiment}/scaling_fit.parquet"
 
 
+def scaling_exponents_file(experiment="{experiment}"):
+    return f"{RESULTS}/{experiment}/scaling_exponents.parquet"
+
+
 def plot_file(plot, extension, experiment="{experiment}"):
     return f"{RESULTS}/{experiment}/plots/{plot}.{extension}"
 
@@ -250,6 +254,7 @@ def figure_inputs(wildcards):
     files = {
         "scaling": scaling_file,
         "scaling_fit": scaling_fit_file,
+        "scaling_exponents": scaling_exponents_file,
         "density_fits": density_fits_file,
         "spectra": lambda: [
             spectrum_file(wildcards.experiment, point)

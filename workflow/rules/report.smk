@@ -13,6 +13,9 @@ rule front_page:
     input:
         scaling=[scaling_file(experiment) for experiment in EXPERIMENTS],
         scaling_fit=[scaling_fit_file(experiment) for experiment in EXPERIMENTS],
+        scaling_exponents=[
+            scaling_exponents_file(experiment) for experiment in EXPERIMENTS
+        ],
         scaling_png=[
             plot_file("scaling", "png", experiment) for experiment in EXPERIMENTS
         ],
@@ -39,7 +42,8 @@ rule front_page:
         ],
         unfinished=UNFINISHED,
     message:
-        "The report's front page: every experiment's slope next to the theory"
+        "The report's front page: every experiment's slope next to the theory, its "
+        "exponents of α and |B| next to the scaling rules"
     script:
         "../scripts/front_page.py"
 

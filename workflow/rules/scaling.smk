@@ -15,6 +15,7 @@ rule scaling:
     output:
         scaling=scaling_file(),
         scaling_fit=scaling_fit_file(),
+        scaling_exponents=scaling_exponents_file(),
         density_fits=density_fits_file(),
         residuals=residuals_file(),
         fits_table=report(

@@ -1,4 +1,5 @@
-"""Rule front_page: the report's landing page, every experiment's slope next to the theory."""
+"""Rule front_page: the report's landing page, every experiment's slope next to the theory
+and its exponents of α and |B| next to the scaling rules."""
 
 from sgd_dyson.logs import log_to
 from sgd_dyson.stages import front_page
@@ -9,6 +10,7 @@ experiments = front_page.read_experiments(
     snakemake.params.experiments,
     inputs.scaling,
     inputs.scaling_fit,
+    inputs.scaling_exponents,
     inputs.scaling_png,
     inputs.flow_png,
 )

@@ -1,4 +1,5 @@
-"""Rule scaling: every point's fits against sqrt(α/|B| × amplitude), and the fitted lines."""
+"""Rule scaling: every point's fits against sqrt(α/|B| × amplitude), the fitted lines, and the
+power laws ⟨S⟩ = c α^p |B|^(−q) that tell the scaling rules apart."""
 
 import logging
 
@@ -9,6 +10,7 @@ from sgd_dyson.report.tables import fits_display, numbers_display, table_page
 from sgd_dyson.stages.scaling import (
     density_fits_table,
     residual_table,
+    scaling_exponents,
     scaling_fits,
     scaling_table,
 )
@@ -55,6 +57,26 @@ write_table(
 )
 lines = scaling_fits(scaling)
 write_table(lines, snakemake.output.scaling_fit, "scaling_fit", provenance(params.settings))
+exponents = scaling_exponents(scaling)
+for fit in exponents.itertuples():
+    logging.info(
+        "cluster %d (ε %s, σ_W %s, %d points): p = %.3f ± %.3f, q = %.3f ± %.3f, χ²/dof %.2f",
+        fit.cluster,
+        fit.noise,
+        fit.init_width,
+        fit.n_points,
+        fit.lr_exponent,
+        fit.lr_exponent_err,
+        fit.batch_exponent,
+        fit.batch_exponent_err,
+        fit.chi2_dof,
+    )
+write_table(
+    exponents,
+    snakemake.output.scaling_exponents,
+    "scaling_exponents",
+    provenance(params.settings),
+)
 experiment = sweep["experiment"].iloc[0]
 fitted_lines, point_fits = fits_display(scaling, lines)
 pages = {

@@ -39,23 +39,47 @@ def jackknife(
     return estimate, error
 
 
+def weighted_least_squares(
+    design: np.ndarray, y: np.ndarray, y_error: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Weighted least-squares fit of the linear model ``y = design @ coefficients``.
+
+    ``design`` is ``(points, parameters)``, ``y`` and ``y_error`` are
+    ``(points,)`` (an error may be one number for every point); the weights
+    are ``1/y_error²``. Returns ``(coefficients, covariance, chi2_per_dof)``:
+    the coefficients ``(Xᵀ W X)⁻¹ Xᵀ W y`` minimise
+    ``χ² = Σ w (y − design @ coefficients)²``, and their covariance
+    ``(Xᵀ W X)⁻¹`` is scaled by ``χ²/dof`` when that exceeds 1 (the PDG scale
+    factor), so scatter beyond the stated errors widens the errors instead of
+    hiding. ``dof = points − parameters``; without a degree of freedom χ²/dof
+    is NaN and the covariance unscaled. A NaN among the inputs gives NaN
+    results.
+    """
+    y = np.asarray(y, dtype=float)
+    error = np.broadcast_to(np.asarray(y_error, dtype=float), y.shape)
+    whitened = np.asarray(design, dtype=float) / error[:, None]
+    covariance = np.linalg.inv(whitened.T @ whitened)
+    coefficients = covariance @ (whitened.T @ (y / error))
+    dof = whitened.shape[0] - whitened.shape[1]
+    if dof <= 0:
+        return coefficients, covariance, np.nan
+    chi2_per_dof = float(np.sum((y / error - whitened @ coefficients) ** 2) / dof)
+    return coefficients, max(1.0, chi2_per_dof) * covariance, chi2_per_dof
+
+
 def line_through_origin(
     x: np.ndarray, y: np.ndarray, y_error: np.ndarray
 ) -> tuple[float, float, float]:
-    """Weighted least-squares fit of ``y = slope · x``.
+    """Weighted least-squares fit of ``y = slope · x`` (`weighted_least_squares`).
 
     Returns ``(slope, slope_error, chi2_per_dof)`` with weights ``1/y_error²``:
     ``slope = Σ w x y / Σ w x²``. The error is ``1/sqrt(Σ w x²)``, scaled by
     ``sqrt(χ²/dof)`` when that exceeds 1 (the PDG scale factor), so scatter
     beyond the stated errors widens the slope's error instead of hiding.
     """
-    x, y, weight = map(np.asarray, (x, y, 1.0 / np.asarray(y_error) ** 2))
-    information = np.sum(weight * x**2)
-    slope = float(np.sum(weight * x * y) / information)
-    dof = x.size - 1
-    chi2_per_dof = float(np.sum(weight * (y - slope * x) ** 2) / dof) if dof else np.nan
-    scale_factor = max(1.0, chi2_per_dof) if dof else 1.0
-    return slope, float(np.sqrt(scale_factor / information)), chi2_per_dof
+    design = np.asarray(x, dtype=float)[:, None]
+    coefficients, covariance, chi2_per_dof = weighted_least_squares(design, y, y_error)
+    return float(coefficients[0]), float(np.sqrt(covariance[0, 0])), chi2_per_dof
 
 
 def integrated_autocorrelation_time(series: np.ndarray) -> float:

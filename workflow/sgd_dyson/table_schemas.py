@@ -42,6 +42,10 @@ LAYER = Column(
 )
 ALL_PAIRS = -1
 """The ``cluster`` of a scaling fit through the points of every pair cluster together."""
+SCALING_RULES = {"linear": (0.5, 0.5), "square-root": (0.5, 0.25)}
+"""``(lr_exponent, batch_exponent)`` = (p, q) of ``⟨S⟩ ∝ α^p |B|^(−q)`` under each scaling rule:
+⟨S⟩ ∝ sqrt(α/|B|) for SGD (linear rule), sqrt(α/√|B|) for Adam (square-root rule,
+Malladi et al. 2022)."""
 
 
 POINT_COLUMNS = [column.name for column in POINT_FIELDS]
@@ -335,5 +339,28 @@ SCHEMAS: dict[str, list[Column]] = {
         Column("chi2_dof", pa.float64(), "1", "χ² per degree of freedom of the line"),
         Column("n_points", pa.int64(), "1", "points in the fit (status ok)"),
         Column("continuum_slope", pa.float64(), "observable", "continuum ⟨S⟩/scale of the cluster"),
+    ],
+    "scaling_exponents": [
+        Column("experiment", pa.string(), "", "experiment name"),
+        Column("cluster", pa.int64(), "1", "degenerate group of the target, 0 = lowest"),
+        Column("noise", pa.float64(), "1", "noise scale ε of the fitted points (null: unswept)"),
+        Column("init_width", pa.float64(), "1", "initial width σ_W of the fitted points (or null)"),
+        Column(
+            "lr_exponent",
+            pa.float64(),
+            "1",
+            "p of ⟨S⟩ = c α^p |B|^(−q), weighted least squares on the logs: ½ under both rules",
+        ),
+        Column("lr_exponent_err", pa.float64(), "1", "its error, scaled by sqrt(chi2_dof) if > 1"),
+        Column(
+            "batch_exponent",
+            pa.float64(),
+            "1",
+            "q of ⟨S⟩ = c α^p |B|^(−q): ½ under the linear rule (α/|B|), ¼ under the "
+            "square-root rule (α/√|B|)",
+        ),
+        Column("batch_exponent_err", pa.float64(), "1", "its error, scaled likewise"),
+        Column("chi2_dof", pa.float64(), "1", "χ² of log ⟨S⟩ per degree of freedom (n_points − 3)"),
+        Column("n_points", pa.int64(), "1", "points in the fit (status ok, one ε and σ_W)"),
     ],
 }

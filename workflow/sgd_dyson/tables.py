@@ -25,6 +25,7 @@ from . import __version__
 from .table_schemas import ALL_PAIRS as ALL_PAIRS
 from .table_schemas import POINT_COLUMNS as POINT_COLUMNS
 from .table_schemas import POINT_FIELDS as POINT_FIELDS
+from .table_schemas import SCALING_RULES as SCALING_RULES
 from .table_schemas import SCHEMAS as SCHEMAS
 from .table_schemas import Column
 

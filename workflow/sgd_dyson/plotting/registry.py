@@ -28,6 +28,7 @@ from .layout import LEVEL_NAMES, TARGET_SYMBOLS
 INPUTS = (
     "scaling",
     "scaling_fit",
+    "scaling_exponents",
     "density_fits",
     "spectra",
     "flow",
@@ -36,11 +37,12 @@ INPUTS = (
     "wide_limit",
     "wide_series",
 )
-"""The tables a figure may declare: ``scaling``, ``scaling_fit`` and ``density_fits`` of the
-experiment, the ``spectra`` of its points, the ``flow`` snapshots, the ``phase_cells`` of a
-phase-diagram experiment (a figure declaring them is drawn only for such experiments), and
-the ``initial_spectra`` and ``wide_limit`` table of a wide-limit experiment, and the
-``wide_series`` of its series (drawn only for such experiments; the series' only for its first)."""
+"""The tables a figure may declare: ``scaling``, ``scaling_fit``, ``scaling_exponents`` and
+``density_fits`` of the experiment, the ``spectra`` of its points, the ``flow`` snapshots,
+the ``phase_cells`` of a phase-diagram experiment (a figure declaring them is drawn only for
+such experiments), and the ``initial_spectra`` and ``wide_limit`` table of a wide-limit
+experiment, and the ``wide_series`` of its series (drawn only for such experiments; the
+series' only for its first)."""
 WIDE_LIMIT_INPUTS = ("initial_spectra", "wide_limit", "wide_series")
 
 
@@ -68,6 +70,8 @@ class FigureData:
     burn_in: int | None = None
     """The first step whose snapshots are statistics."""
     scaling_fit: pd.DataFrame | None = None
+    scaling_exponents: pd.DataFrame | None = None
+    """The experiment's power laws ⟨S⟩ = c α^p |B|^(−q) (`stages.scaling.scaling_exponents`)."""
     density_fits: pd.DataFrame | None = None
     spectra: Mapping[str, pd.DataFrame] | None = None
     """Point id → the rows of its spectrum table with ``step ≥ burn_in``."""

@@ -1,4 +1,4 @@
-"""Figures of the scaling table: the mean spacing against the scale and against the ratio.
+"""Figures of the scaling table: the mean spacing against the scale, the ratio and α/√|B|.
 
 Each draws the ok (point, cluster) rows of clusters of ≥ 2 levels
 (`selection.pair_statistics`). The theory columns (``mean_spacing_theory``,
@@ -7,18 +7,29 @@ the model has no stationary state (SGD unstable).
 """
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..tables import ALL_PAIRS
+from ..report.tables import with_error
+from ..tables import ALL_PAIRS, SCALING_RULES
 from .layout import (
+    MARKERS,
+    POINT_SYMBOLS,
     cluster_colour,
+    empty_figure,
     ratio_axis_label,
     readable_log_axis,
     set_figure_title,
 )
 from .registry import CaptionContext, FigureData, figure, sentences
-from .selection import cluster_table, pair_statistics, several_clusters, theory_rows
+from .selection import (
+    cluster_table,
+    pair_statistics,
+    power_law_points,
+    several_clusters,
+    theory_rows,
+)
 from .series import (
     continuum_slopes,
     draw_continuum,
@@ -303,4 +314,152 @@ def collapse_figure(data: FigureData) -> Figure:
     )
     if marker_handles:
         top.legend(handles=marker_handles, fontsize="small", loc="lower right")
+    return figure
+
+
+# --- Which scaling rule holds ------------------------------------------------------------------
+
+RULE_PANELS = (("linear", "α/|B|", 1.0), ("square-root", "α/√|B|", 0.5))
+"""Per panel: the scaling rule, the variable α/|B|^power of which it makes ⟨S⟩ a function
+alone, and that power of |B|."""
+RULES_TITLE = "which scaling rule holds: ⟨S⟩ against α/|B| and α/√|B|"
+
+
+def exponents_label(fit: pd.Series) -> str:
+    """``p = 0.487 ± 0.006, q = 0.322 ± 0.005, χ²/dof 0.87`` of one power-law fit."""
+    return (
+        f"p = {with_error(fit['lr_exponent'], fit['lr_exponent_err'])}, "
+        f"q = {with_error(fit['batch_exponent'], fit['batch_exponent_err'])}, "
+        f"χ²/dof {fit['chi2_dof']:.2f}"
+    )
+
+
+def fit_names(exponents: pd.DataFrame, scaling: pd.DataFrame) -> dict[int, str]:
+    """Each fit's name: its cluster (`selection.cluster_table`), and its ε or σ_W where they
+    differ between the fits."""
+    clusters = cluster_table(scaling).set_index("cluster")["label"]
+    names = {}
+    for index, fit in exponents.iterrows():
+        held = [
+            f"{POINT_SYMBOLS[column]} = {fit[column]:g}"
+            for column in ("noise", "init_width")
+            if pd.notna(fit[column]) and exponents[column].nunique() > 1
+        ]
+        names[index] = ", ".join([clusters[fit["cluster"]], *held])
+    return names
+
+
+def scaling_rules_caption(context: CaptionContext) -> str:
+    """The caption of `scaling_rules_figure` after the shared header."""
+    return sentences(
+        "Which scaling rule holds: the mean neighbour spacing ⟨S⟩ (jackknife errors) of every "
+        r"cluster of two or more levels against α/\|B\| (left) and against α/√\|B\| (right), "
+        r"logarithmic axes, hollow marker per \|B\|, colour per α (per fit when there are "
+        "several clusters or noise levels).",
+        r"Under the linear scaling rule of SGD ⟨S⟩ depends on α/\|B\| alone, so points of equal "
+        r"α/\|B\| from different (α, \|B\|) coincide in the left panel; under the square-root "
+        r"rule of adaptive optimisers such as Adam (Malladi et al. 2022) they coincide in the "
+        "right one. The dotted line has slope ½: both rules have ⟨S⟩ ∝ (variable)^½.",
+        r"The legend gives the exponents of ⟨S⟩ = c α^p \|B\|^(−q), fitted by weighted least "
+        "squares on log ⟨S⟩ per cluster (errors scaled by √(χ²/dof) when that exceeds 1): the "
+        "linear rule is p = q = ½, the square-root rule p = ½, q = ¼.",
+        "Only the fitted points are drawn: status ok, at one noise level ε and initial width "
+        "σ_W, in groups with two or more learning rates, two or more batch sizes and more "
+        r"than three points; a sweep that does not vary both α and \|B\| has no fit, and the "
+        "figure says so.",
+    )
+
+
+@figure("scaling_rules", inputs=("scaling", "scaling_exponents"), caption=scaling_rules_caption)
+def scaling_rules_figure(data: FigureData) -> Figure:
+    """⟨S⟩ against α/|B| (left) and α/√|B| (right): the panel where points coincide is the rule.
+
+    The points of each power-law fit of the ``scaling_exponents`` table
+    (`selection.power_law_points`: ok, clusters of ≥ 2 levels, one ε and σ_W)
+    with their jackknife errors, log–log, hollow marker per |B|; colour per α
+    with one fit, per fit (its cluster, and ε or σ_W where they differ)
+    otherwise. Under the linear rule (p = q = ½, `tables.SCALING_RULES`)
+    points of equal α/|B| coincide on the left, under the square-root rule
+    (p = ½, q = ¼) points of equal α/√|B| on the right; a dotted guide of
+    slope ½ runs through the points' geometric centre in each panel. The
+    fitted p and q (`exponents_label`) are in the legend. A sweep without a
+    fit gets a titled figure saying so.
+    """
+    scaling, exponents = data.scaling, data.scaling_exponents
+    if exponents.empty:
+        return empty_figure(
+            scaling,
+            RULES_TITLE,
+            "no power law fitted: no cluster's ok points at one ε and σ_W vary both α and |B| "
+            "(two or more of each, more than three points)",
+        )
+    points = power_law_points(scaling, exponents).reset_index(drop=True)
+    by_fit = len(exponents) > 1
+    colour_column = "fit" if by_fit else "learning_rate"
+    colours = {
+        key: f"C{index % 10}" for index, key in enumerate(sorted(points[colour_column].unique()))
+    }
+    batches = sorted(points["batch_size"].unique())
+    markers = {batch: MARKERS[index % len(MARKERS)] for index, batch in enumerate(batches)}
+    figure = Figure(figsize=(11.0, 5.4), layout="constrained")
+    set_figure_title(figure, scaling, RULES_TITLE)
+    panels = figure.subplots(1, 2, sharey=True)
+    spacing = points["mean_spacing"].to_numpy(dtype=float)
+    for axes, (rule, variable, power) in zip(panels, RULE_PANELS, strict=True):
+        x = (
+            points["learning_rate"].to_numpy(dtype=float)
+            / points["batch_size"].to_numpy(dtype=float) ** power
+        )
+        for (colour, batch), rows in points.groupby([colour_column, "batch_size"]):
+            axes.errorbar(
+                x[rows.index],
+                rows["mean_spacing"],
+                yerr=rows["mean_spacing_err"],
+                linestyle="none",
+                marker=markers[batch],
+                color=colours[colour],
+                markerfacecolor="none",
+                markersize=7,
+                capsize=2,
+            )
+        guide = np.geomspace(x.min(), x.max(), 2)
+        centre = np.exp(np.mean(np.log(spacing)) - 0.5 * np.mean(np.log(x)))
+        axes.plot(guide, centre * np.sqrt(guide), ":", color="0.4", label="slope ½")
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        readable_log_axis(axes.xaxis)
+        readable_log_axis(axes.yaxis)
+        axes.set_xlabel(f"{variable} (dimensionless)")
+        p, q = SCALING_RULES[rule]
+        axes.set_title(
+            f"{rule} rule (p = {p:g}, q = {q:g}): equal {variable} coincide", fontsize="medium"
+        )
+    panels[0].set_ylabel("mean spacing ⟨S⟩ (dimensionless)")
+    if by_fit:
+        names = fit_names(exponents, scaling)
+        labels = {key: f"{names[key]}: {exponents_label(exponents.loc[key])}" for key in colours}
+    else:
+        labels = {rate: f"α = {rate:g}" for rate in colours}
+    colour_handles = [
+        Line2D([], [], linestyle="none", marker="o", color=colour, label=labels[key])
+        for key, colour in colours.items()
+    ]
+    if not by_fit:
+        label = f"fit: {exponents_label(exponents.iloc[0])}"
+        colour_handles.append(Line2D([], [], linestyle="none", label=label))
+    marker_handles = [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker=markers[batch],
+            color="0.3",
+            markerfacecolor="none",
+            label=f"|B| = {int(batch)}",
+        )
+        for batch in batches
+    ]
+    guide_handles, _ = panels[0].get_legend_handles_labels()
+    panels[0].legend(handles=[*colour_handles, *guide_handles], fontsize="small", loc="upper left")
+    panels[1].legend(handles=marker_handles, fontsize="small", loc="lower right")
     return figure

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from ..labels import Labels
 from ..spectra import neighbour_spacings
+from ..tables import POINT_COLUMNS
 from .layout import POINT_SYMBOLS, cluster_name
 
 MAX_DENSITY_CLUSTERS = 4
@@ -36,6 +37,27 @@ def scan_mask(table: pd.DataFrame, scan: str) -> np.ndarray:
 def pair_statistics(scaling: pd.DataFrame) -> pd.DataFrame:
     """Scaling rows that carry spacing statistics: status ``ok`` and clusters of ≥ 2 levels."""
     return scaling[(scaling["status"] == "ok") & (scaling["levels"] >= 2)]
+
+
+def power_law_points(scaling: pd.DataFrame, exponents: pd.DataFrame) -> pd.DataFrame:
+    """The scaling rows behind each power-law fit of a ``scaling_exponents`` table.
+
+    The ok rows of clusters of ≥ 2 levels (`pair_statistics`) at the fit's
+    cluster and at its values of the point columns the exponents table holds
+    (ε and σ_W; null matches null), each with the index of its fit in a
+    column ``fit``: exactly the points `stages.scaling.scaling_exponents` fitted.
+    """
+    usable = pair_statistics(scaling)
+    held = [column for column in exponents.columns if column in POINT_COLUMNS]
+    parts = []
+    for index, fit in exponents.iterrows():
+        chosen = usable["cluster"].to_numpy() == fit["cluster"]
+        for column in held:
+            values = usable[column].to_numpy(dtype=float)
+            same = np.isnan(values) if pd.isna(fit[column]) else np.isclose(values, fit[column])
+            chosen = chosen & same
+        parts.append(usable[chosen].assign(fit=index))
+    return pd.concat(parts) if parts else usable.iloc[0:0].assign(fit=0)
 
 
 def histogram_points(scaling: pd.DataFrame, labels: Labels) -> pd.DataFrame:

@@ -1,11 +1,12 @@
 """The report's landing page: per experiment, the fitted slope of ⟨S⟩ next to the theory.
 
 `front_page` answers the study's question at a glance: a summary table with
-one row per experiment (`summary_row`), then each experiment's scaling figure
-and eigenvalue-flow picture. It is included in the report's landing page
-(``workflow/report/workflow.rst``). How an experiment's model and scaling
-variable are named comes with the experiment (its model's `title` and
-`Labels.scale`).
+one row per experiment (`summary_row`: the slope against the scaling variable,
+the optimiser and the fitted exponents of α and |B| next to the two scaling
+rules), then each experiment's scaling figure and eigenvalue-flow picture. It
+is included in the report's landing page (``workflow/report/workflow.rst``).
+How an experiment's model and scaling variable are named comes with the
+experiment (its model's `title` and `Labels.scale`).
 """
 
 import base64
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..tables import ALL_PAIRS
+from ..tables import ALL_PAIRS, SCALING_RULES
 from .tables import MISSING, TABLE_STYLE, cluster_label, formatted, numbers_table, with_error
 
 LANDING_STYLE = """<style>
@@ -27,6 +28,8 @@ div.prose.max-w-lg { max-width: 72rem; }
 
 SLOPE = "slope a of ⟨S⟩ = a · scale"
 """The summary table's column of the headline slope."""
+LR_EXPONENT, BATCH_EXPONENT = "p of α^p", "q of |B|^(−q)"
+"""The summary table's columns of the headline exponents of ⟨S⟩ = c α^p |B|^(−q)."""
 
 INTRODUCTION = (
     "<p>The mean level spacing ⟨S⟩ of the degenerate clusters grows linearly with the "
@@ -34,8 +37,14 @@ INTRODUCTION = (
     "the origin, its χ²/dof, the slope of the continuum theory (√π for a pair in a "
     "Coulomb gas, or the continuum limit of the model's stationary theory), and the "
     "agreement Σr²/n of the measured ⟨S⟩ with the exact stationary theory "
-    "(≈ 1 when theory and errors are right). The sections per experiment hold every "
-    "figure with its caption and the tables of fits and residuals.</p>"
+    "(≈ 1 when theory and errors are right).</p>"
+    "<p>Which scaling rule holds: where the sweep varies both α and |B|, the exponents "
+    "<em>p</em> and <em>q</em> of ⟨S⟩ = c α<sup>p</sup> |B|<sup>−q</sup> (weighted least "
+    "squares on log ⟨S⟩, one cluster), next to the linear rule of SGD (p = q = ½: ⟨S⟩ "
+    "depends on α/|B|) and the square-root rule of Adam (p = ½, q = ¼: on α/√|B|), with "
+    "each experiment's optimiser. The sections per experiment hold every figure with its "
+    "caption (the scaling_rules figure draws ⟨S⟩ against both variables) and the tables of "
+    "fits and residuals.</p>"
 )
 
 
@@ -53,6 +62,38 @@ def headline_line(scaling_fit: pd.DataFrame) -> pd.Series | None:
     return (pooled if len(pooled) else lines.sort_values("cluster")).iloc[0]
 
 
+def headline_exponents(scaling_exponents: pd.DataFrame) -> pd.Series | None:
+    """The power-law fit of ⟨S⟩ = c α^p |B|^(−q) the front page shows.
+
+    The fit through the most points (one ε and σ_W), the lowest cluster among
+    equals; ``None`` when the sweep gave none (it does not vary both α and |B|).
+    """
+    if scaling_exponents.empty:
+        return None
+    return scaling_exponents.sort_values(["n_points", "cluster"], ascending=[False, True]).iloc[0]
+
+
+def rule_values(rule: str) -> str:
+    """``(0.5, 0.25)``: the (p, q) of a scaling rule (`tables.SCALING_RULES`)."""
+    p, q = SCALING_RULES[rule]
+    return f"({p:g}, {q:g})"
+
+
+def exponent_columns(scaling_exponents: pd.DataFrame) -> dict:
+    """The summary row's exponents: p ± error and q ± error of `headline_exponents`, the fit
+    they come from (cluster, points, χ²/dof), and each rule's (p, q); ``–`` where not fitted."""
+    fit = headline_exponents(scaling_exponents)
+    columns = {LR_EXPONENT: MISSING, BATCH_EXPONENT: MISSING, "power-law fit": MISSING}
+    if fit is not None:
+        columns = {
+            LR_EXPONENT: with_error(fit["lr_exponent"], fit["lr_exponent_err"]),
+            BATCH_EXPONENT: with_error(fit["batch_exponent"], fit["batch_exponent_err"]),
+            "power-law fit": f"cluster {int(fit['cluster'])}, {int(fit['n_points'])} points, "
+            f"χ²/dof {formatted(fit['chi2_dof'], '.2f')}",
+        }
+    return columns | {f"{rule} rule (p, q)": rule_values(rule) for rule in SCALING_RULES}
+
+
 def theory_agreement(scaling: pd.DataFrame) -> tuple[float, int]:
     """``(Σ r² / n, n)`` of the standardised residuals ``r`` of ⟨S⟩ against the exact theory.
 
@@ -66,12 +107,14 @@ def theory_agreement(scaling: pd.DataFrame) -> tuple[float, int]:
 
 
 def summary_row(experiment: dict) -> dict:
-    """The front page's row of one experiment: its slope next to the theory.
+    """The front page's row of one experiment: its slope next to the theory, its exponents
+    next to the scaling rules.
 
     ``experiment`` as `front_page` takes it. The headline line
     (`headline_line`) gives the slope ± error, χ²/dof, points and its
     ``continuum_slope`` (``–`` where none is known); `theory_agreement` the
-    exact theory's Σr²/n; the points excluded because replicas diverged are
+    exact theory's Σr²/n; `exponent_columns` the fitted p and q with the
+    rules' values; the points excluded because replicas diverged are
     counted, those excluded as not stationary (status ``non_stationary``) named.
     """
     scaling = experiment["scaling"]
@@ -82,12 +125,14 @@ def summary_row(experiment: dict) -> dict:
     row = {
         "experiment": experiment["name"],
         "model": experiment["title"],
+        "optimiser": experiment["optimizer"] or MISSING,
         "scaling variable": experiment["scale"],
         SLOPE: "no fit",
         "χ²/dof": MISSING,
         "points": 0,
         "continuum theory": MISSING,
         "exact theory Σr²/n": f"{chi2:.2f} ({predicted} points)" if predicted else MISSING,
+        **exponent_columns(experiment["scaling_exponents"]),
         "excluded (diverged)": scaling.loc[diverged, "point"].nunique(),
         "excluded (non-stationary)": ", ".join(non_stationary) or MISSING,
     }
@@ -140,8 +185,9 @@ def front_page(
     """The landing page's HTML: the summary table, then each experiment's two figures.
 
     ``experiments`` holds per experiment its ``name``, its model's ``title``,
-    the ``scale`` label of its scaling variable (`Labels.scale`), its
-    ``scaling`` and ``scaling_fit`` tables, and the PNG bytes of its
+    its ``optimizer``'s name (None without one), the ``scale`` label of its scaling variable
+    (`Labels.scale`), its ``scaling``, ``scaling_fit`` and
+    ``scaling_exponents`` tables, and the PNG bytes of its
     ``scaling_png`` and ``flow_png`` figures. ``unfinished`` names the
     experiments left out of a partial report (`unfinished_notice`).
     """

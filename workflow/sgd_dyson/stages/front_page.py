@@ -1,4 +1,5 @@
-"""Rule front_page: the report's landing page, every experiment's slope next to the theory.
+"""Rule front_page: the report's landing page, every experiment's slope next to the theory
+and its exponents of α and |B| next to the scaling rules.
 
 `settings` is what the rule reads of the config and the models (its
 ``experiments`` param, one entry per experiment); `read_experiments` and
@@ -15,40 +16,61 @@ from ..models import Model
 from ..report.front_page import front_page
 from ..tables import atomic_path, read_table
 
+DEFAULT_OPTIMIZER = {"name": "sgd"}
+"""The optimiser of an experiment whose config names none: plain SGD."""
+
 
 def settings(name: str, model: Model, experiment: dict) -> dict:
-    """The front page's param of one experiment: its ``name``, model ``title`` and ``scale``.
+    """The front page's param of one experiment: its name, model title, optimiser and scale.
 
-    ``scale`` is the label of the scaling variable (`Labels.scale` of the
-    model for this validated ``experiment``).
+    ``optimizer`` is the name of the experiment's ``optimizer`` (plain SGD
+    where the config has none), or None for a model without a learning rate
+    (the Dyson process is not trained); ``scale`` the label of the scaling
+    variable (`Labels.scale` of the model for this validated ``experiment``).
     """
-    return {"name": name, "title": model.title, "scale": model.labels(experiment).scale}
+    trained = "learning_rate" in model.parameters
+    return {
+        "name": name,
+        "title": model.title,
+        "optimizer": experiment.get("optimizer", DEFAULT_OPTIMIZER)["name"] if trained else None,
+        "scale": model.labels(experiment).scale,
+    }
 
 
 def read_experiments(
     settings: Sequence[dict],
     scaling: Sequence[str | PathLike],
     scaling_fit: Sequence[str | PathLike],
+    scaling_exponents: Sequence[str | PathLike],
     scaling_png: Sequence[str | PathLike],
     flow_png: Sequence[str | PathLike],
 ) -> list[dict]:
     """The experiments as `front_page` takes them: each one's `settings` and its files read.
 
-    The five sequences run in the same order, one entry per experiment: the
-    scaling and scaling_fit tables (Parquet) and the PNG files of the scaling
-    and eigenvalue-flow figures.
+    The six sequences run in the same order, one entry per experiment: the
+    scaling, scaling_fit and scaling_exponents tables (Parquet) and the PNG
+    files of the scaling and eigenvalue-flow figures.
     """
+    files = zip(
+        settings, scaling, scaling_fit, scaling_exponents, scaling_png, flow_png, strict=True
+    )
     return [
         {
             **experiment,
             "scaling": read_table(scaling_file, "scaling"),
             "scaling_fit": read_table(scaling_fit_file, "scaling_fit"),
+            "scaling_exponents": read_table(exponents_file, "scaling_exponents"),
             "scaling_png": Path(scaling_figure).read_bytes(),
             "flow_png": Path(flow_figure).read_bytes(),
         }
-        for experiment, scaling_file, scaling_fit_file, scaling_figure, flow_figure in zip(
-            settings, scaling, scaling_fit, scaling_png, flow_png, strict=True
-        )
+        for (
+            experiment,
+            scaling_file,
+            scaling_fit_file,
+            exponents_file,
+            scaling_figure,
+            flow_figure,
+        ) in files
     ]
 
 

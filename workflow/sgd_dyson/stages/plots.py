@@ -115,6 +115,7 @@ def read_figure_data(
     readers = {
         "scaling": lambda path: read_table(path, "scaling") if scaling is None else scaling,
         "scaling_fit": lambda path: read_table(path, "scaling_fit"),
+        "scaling_exponents": lambda path: read_table(path, "scaling_exponents"),
         "density_fits": lambda path: read_table(path, "density_fits"),
         "spectra": lambda paths: read_spectra(paths, burn_in),
         "flow": lambda path: read_flow(path, settings["flow_replicas"]),

@@ -6,7 +6,7 @@ import pandas as pd
 from ..config import canonical
 from ..models import model_of
 from ..models.base import AMPLITUDE_KINDS, CONTINUUM_KINDS, coulomb_gas_slope
-from ..statistics import line_through_origin
+from ..statistics import line_through_origin, weighted_least_squares
 from ..tables import ALL_PAIRS, column_names
 
 
@@ -217,3 +217,83 @@ def scaling_fits(scaling: pd.DataFrame) -> pd.DataFrame:
     if pairs["cluster"].nunique() > 1:
         rows += _scaling_lines(pairs, ALL_PAIRS)
     return pd.DataFrame(rows, columns=column_names("scaling_fit"))
+
+
+HELD_PARAMETERS = ["noise", "init_width"]
+"""The swept parameters other than α and |B|: a power-law fit never mixes their values."""
+POWER_LAW_PARAMETERS = 3
+"""log c, p and q of ⟨S⟩ = c α^p |B|^(−q)."""
+
+
+def power_law_exponents(points: pd.DataFrame) -> dict:
+    """p, q and their errors of ``⟨S⟩ = c · α^p · |B|^(−q)`` through ``points``.
+
+    Weighted least squares (`statistics.weighted_least_squares`) of
+    ``log ⟨S⟩ = log c + p log α − q log |B|``, the error of ``log ⟨S⟩`` being
+    ``δ⟨S⟩/⟨S⟩`` (first-order propagation of the jackknife error); the errors
+    of p and q come from the covariance, scaled by sqrt(χ²/dof) when that
+    exceeds 1. ``points``: rows of a scaling table.
+    """
+    design = np.column_stack(
+        [
+            np.ones(len(points)),
+            np.log(points["learning_rate"].to_numpy(dtype=float)),
+            -np.log(points["batch_size"].to_numpy(dtype=float)),
+        ]
+    )
+    spacing = points["mean_spacing"].to_numpy(dtype=float)
+    relative_error = points["mean_spacing_err"].to_numpy(dtype=float) / spacing
+    coefficients, covariance, chi2_dof = weighted_least_squares(
+        design, np.log(spacing), relative_error
+    )
+    errors = np.sqrt(np.diag(covariance))
+    return {
+        "lr_exponent": coefficients[1],
+        "lr_exponent_err": errors[1],
+        "batch_exponent": coefficients[2],
+        "batch_exponent_err": errors[2],
+        "chi2_dof": chi2_dof,
+        "n_points": len(points),
+    }
+
+
+def varies_rate_and_batch(points: pd.DataFrame) -> bool:
+    """Whether ``points`` fix p and q: two or more α, two or more |B|, more points than c, p, q."""
+    return (
+        points["learning_rate"].nunique() >= 2
+        and points["batch_size"].nunique() >= 2
+        and len(points) > POWER_LAW_PARAMETERS
+    )
+
+
+def scaling_exponents(scaling: pd.DataFrame) -> pd.DataFrame:
+    """Which scaling rule holds: ``⟨S⟩ = c · α^p · |B|^(−q)`` per cluster (``scaling_exponents``).
+
+    ⟨S⟩ depends on α/|B| alone under the linear scaling rule of SGD, where
+    ⟨S⟩ ∝ sqrt(α/|B|): p = q = ½; on α/√|B| under the square-root rule of
+    Adam (Malladi, Lyu, Panigrahi & Arora 2022): p = ½, q = ¼
+    (`tables.SCALING_RULES`). Only points with status ``ok`` and clusters of
+    at least two levels enter (`power_law_exponents` fits each group).
+    Points at different noise ε or initial width σ_W are never mixed: the
+    points are grouped by cluster, ε and σ_W (`HELD_PARAMETERS`), and every
+    group holding two or more learning rates, two or more batch sizes and
+    more points than the three parameters is fitted, its ε and σ_W in the
+    row (null where not swept). So an ε scan beside an α × |B| grid leaves
+    the grid's fit alone, and grids at two noise levels give a fit each. A
+    sweep in which no group varies both α and |B| gives an empty table.
+    """
+    usable = scaling[(scaling["status"] == "ok") & (scaling["levels"] >= 2)]
+    rows = [
+        {
+            "experiment": points["experiment"].iloc[0],
+            "cluster": cluster,
+            "noise": noise,
+            "init_width": init_width,
+            **power_law_exponents(points),
+        }
+        for (cluster, noise, init_width), points in usable.groupby(
+            ["cluster", *HELD_PARAMETERS], dropna=False
+        )
+        if varies_rate_and_batch(points)
+    ]
+    return pd.DataFrame(rows, columns=column_names("scaling_exponents"))
