@@ -97,19 +97,28 @@ def moment_operator(
     ``M − α L(M) + α² E[A ⊗ A]``: expand ``E[(D − α(GDĈ + A)) ⊗ (D − α(GDĈ + A))]``
     with ``E[Ĉ] = 1``, ``A`` independent of ``(D, Ĉ)`` and the Wishart fourth
     moments ``E[Ĉ_bj Ĉ_dl] = δ_bj δ_dl + (δ_bd δ_jl + δ_bl δ_jd)/|B|``
-    (Gaussian inputs; Isserlis' theorem). Costs ``O(N⁵)``.
+    (Gaussian inputs; Isserlis' theorem; `gradient_second_moments`). Costs ``O(N⁵)``.
     """
     gram = np.asarray(gram, dtype=float)
     moments = np.asarray(moments, dtype=float)
+    pulled = np.einsum("ia,ajkl->ijkl", gram, moments) + np.einsum("kc,ijcl->ijkl", gram, moments)
+    return pulled - learning_rate * gradient_second_moments(gram, batch_size, moments)
+
+
+def gradient_second_moments(gram: np.ndarray, batch_size: int, moments: np.ndarray) -> np.ndarray:
+    """``E[(G X Ĉ)_ij (G Y Ĉ)_kl]`` for ``M_ijkl = E[X_ij Y_kl]``, fresh ``Ĉ`` independent of both.
+
+    ``= G_ia G_kc [M_ajcl + (δ_jl Σ_b M_abcb + M_alcj)/|B|]``: the Wishart fourth
+    moments ``E[Ĉ_bj Ĉ_dl] = δ_bj δ_dl + (δ_bd δ_jl + δ_bl δ_jd)/|B|`` of
+    ``Ĉ = mean_b x_b x_bᵀ``, ``x ~ N(0, I)`` (Isserlis' theorem). Costs ``O(N⁵)``.
+    """
     size = len(gram)
     inner = (
         moments
         + (np.einsum("jl,abcb->ajcl", np.eye(size), moments) + np.einsum("alcj->ajcl", moments))
         / batch_size
     )
-    pulled = np.einsum("ia,ajkl->ijkl", gram, moments) + np.einsum("kc,ijcl->ijkl", gram, moments)
-    doubly = np.einsum("ia,kc,ajcl->ijkl", gram, gram, inner, optimize=True)
-    return pulled - learning_rate * doubly
+    return np.einsum("ia,kc,ajcl->ijkl", gram, gram, inner, optimize=True)
 
 
 def _block_rates(
@@ -125,6 +134,17 @@ def _block_rates(
     common = rates[:, None] + rates[None, :] - learning_rate * products
     coupling = learning_rate * products / batch_size
     return common + coupling, common - coupling, common - (size + 1) * coupling
+
+
+def _block_parts(blocks: np.ndarray) -> np.ndarray:
+    """Antisymmetric, symmetric traceless and trace parts of the matrices ``blocks[..., j, l]``.
+
+    Stacked on a new leading axis, in the order of `_block_rates`; they sum to ``blocks``.
+    """
+    size = blocks.shape[-1]
+    transposed = blocks.swapaxes(-1, -2)
+    trace = np.trace(blocks, axis1=-2, axis2=-1)[..., None, None] * np.eye(size) / size
+    return np.stack([(blocks - transposed) / 2, (blocks + transposed) / 2 - trace, trace])
 
 
 def _divide(parts: np.ndarray, rates: np.ndarray) -> np.ndarray:
@@ -193,15 +213,9 @@ def stationary_second_moments(
     rates, frame = np.linalg.eigh(gram)
     antisymmetric, traceless, trace_rate = _block_rates(rates, learning_rate, batch_size)
     source = learning_rate * _to_frame(noise_moments, frame)  # blocks source[i, :, k, :]
-    blocks = source.transpose(0, 2, 1, 3)  # (i, k, j, l)
-    transposed = blocks.swapaxes(-1, -2)
-    trace = np.trace(blocks, axis1=-2, axis2=-1)[..., None, None]
-    eye = np.eye(size)
-    solution = (
-        _divide((blocks - transposed) / 2, antisymmetric)
-        + _divide((blocks + transposed) / 2 - trace * eye / size, traceless)
-        + _divide(trace * eye / size, trace_rate)
-    )
+    parts = _block_parts(source.transpose(0, 2, 1, 3))  # blocks (i, k, j, l)
+    part_rates = (antisymmetric, traceless, trace_rate)
+    solution = sum(_divide(part, rate) for part, rate in zip(parts, part_rates, strict=True))
     moments = _from_frame(solution.transpose(0, 2, 1, 3), frame)
     rhs = learning_rate * noise_moments
     residual = moment_operator(gram, learning_rate, batch_size, moments) - rhs
@@ -297,15 +311,23 @@ def linear_model_moments(
     For the teacher–student model ``D = W − W*``: the moments do not depend
     on the teacher.
     """
-    size = len(gram)
-    if noise_kind == "injected":
-        noise_moments = injected_noise_moments(size, noise, batch_size)
-    elif noise_kind == "label":
-        noise_moments = label_noise_moments(gram, noise, batch_size)
-    else:
-        raise ValueError(f"unknown noise_kind {noise_kind!r}, expected one of {NOISE_KINDS}")
+    noise_moments = linear_model_noise_moments(gram, noise_kind, noise, batch_size)
     solver = stationary_second_moments if exact else continuum_second_moments
     return solver(gram, learning_rate, batch_size, noise_moments)
+
+
+def linear_model_noise_moments(
+    gram: np.ndarray, noise_kind: str, noise: float, batch_size: int
+) -> np.ndarray:
+    """``E[A_ij A_kl]`` of the gradient noise ``A`` by ``noise_kind``, ``G = ZᵀZ = gram``.
+
+    `injected_noise_moments` or `label_noise_moments`; ``ValueError`` for another kind.
+    """
+    if noise_kind == "injected":
+        return injected_noise_moments(len(gram), noise, batch_size)
+    if noise_kind == "label":
+        return label_noise_moments(gram, noise, batch_size)
+    raise ValueError(f"unknown noise_kind {noise_kind!r}, expected one of {NOISE_KINDS}")
 
 
 def _covariance_factor(moments: np.ndarray) -> np.ndarray:
