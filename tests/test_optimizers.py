@@ -274,9 +274,12 @@ def test_plain_sgd_run_settings_have_no_optimizer_key_and_other_optimisers_do():
         "teacher_student",
         "network",
     }
+    # The tiny study's SGD experiments have no optimizer key: the schema's default.
+    experiments = {name: e for name, e in experiments.items() if e["optimizer"]["name"] == "sgd"}
+    assert len(experiments) >= 4
     for name, experiment in experiments.items():
         model, point = MODELS[experiment["model"]], first_point(name, experiment)
-        assert experiment["optimizer"] == {"name": "sgd"}  # the schema's default
+        assert experiment["optimizer"] == {"name": "sgd"}
         assert "optimizer" not in model.run_settings(experiment, point)
         settings = model.run_settings({**experiment, "optimizer": ADAM}, point)
         assert settings["optimizer"] == ADAM

@@ -13,8 +13,9 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from browser import console_errors, rendered_dom, unavailable_reason
-from workflow_runs import REPOSITORY
+from workflow_runs import REPOSITORY, TINY_CONFIG
 
 from sgd_dyson import plotting
 from sgd_dyson.models import MODELS, Labels, Model
@@ -32,7 +33,7 @@ from sgd_dyson.stages import front_page as front_page_stage
 from sgd_dyson.stages.scaling import ALL_PAIRS
 from sgd_dyson.tables import column_names, read_table, write_table
 
-EXPERIMENTS = ["dyson", "hidden", "network", "online", "paper", "phase", "rbm", "unstable"]
+EXPERIMENTS = sorted(yaml.safe_load(TINY_CONFIG.read_text())["experiments"])
 SLOPE = "slope a of ⟨S⟩ = a · scale"
 COULOMB_GAS_PAIR_SLOPE = np.sqrt(np.pi)
 """The continuum ⟨S⟩/scale of a pair in a Coulomb gas (β = 1)."""

@@ -8,6 +8,8 @@ test makes several comparisons), the errors estimated from replica-level means
 (replicas are independent; snapshots of one replica need not be).
 """
 
+from dataclasses import asdict, replace
+
 import numpy as np
 import pytest
 import yaml
@@ -208,7 +210,10 @@ def online_run(teacher, hidden, kind, alpha, batch, **changes) -> TeacherStudent
 def model_moments(run: TeacherStudentRun, exact: bool = True) -> np.ndarray:
     """The model's stationary ``E[D_ij D_kl]`` at the point of ``run`` (`MODEL.stationary_law`)."""
     keys = ("teacher", "hidden", "noise_kind", "noise", "learning_rate", "batch_size", "root_seed")
-    _, moments = MODEL.stationary_law({key: getattr(run, key) for key in keys}, exact)
+    settings = {key: getattr(run, key) for key in keys}
+    if run.optimizer is not None:
+        settings["optimizer"] = run.optimizer
+    _, moments = MODEL.stationary_law(settings, exact)
     return moments
 
 
@@ -243,6 +248,28 @@ def test_exact_moments_match_simulated_second_moments_at_large_step_and_small_ba
     # The multiplicative noise matters here: the continuum prediction is ≥ 25% lower.
     continuum = model_moments(run, exact=False)
     assert np.einsum("ijij", continuum) < 0.8 * np.einsum("ijij", moments)
+
+
+@pytest.mark.parametrize("nesterov", [False, True], ids=["heavy_ball", "nesterov"])
+def test_the_models_momentum_runs_have_the_momentum_theorys_second_moments(nesterov):
+    # Momentum β = 0.8 at α = 0.1 (effective rate α/(1 − β) = 0.5, slowest mode 0.32 per step
+    # of the velocity-averaged drift): 300 steps of burn-in, snapshots 50 steps apart.
+    optimizer = {"name": "momentum", "momentum": 0.8, "nesterov": nesterov}
+    run = online_run(PAIR, SMALL_HIDDEN, "label", 0.1, 4, optimizer=optimizer, steps=800)
+    assert MODEL.has_theory({"optimizer": optimizer})
+    snapshots = MODEL.simulate(asdict(run))
+    assert snapshots.diverged_replicas == 0
+    deviation = snapshots.weights[snapshots.steps >= 300] - np.diag(PAIR)
+    flat = deviation.reshape(*deviation.shape[:2], 4)
+    moments = model_moments(run).reshape(4, 4)
+    pairs = [(a, b) for a in range(4) for b in range(a, 4)]
+    z = bonferroni_z(len(pairs))
+    for a, b in pairs:
+        mean, error = replica_mean_and_error(flat[..., a] * flat[..., b])
+        assert abs(mean - moments[a, b]) < z * error, (a, b, mean, moments[a, b], error)
+    # Plain SGD's moments at the same α are far off: the test tells momentum from SGD.
+    plain = model_moments(replace(run, optimizer=None)).reshape(4, 4)
+    assert np.trace(moments) > 2 * np.trace(plain)
 
 
 @pytest.mark.parametrize("hidden", [None, SMALL_HIDDEN], ids=["z1", "hidden"])

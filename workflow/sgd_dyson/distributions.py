@@ -3,6 +3,11 @@
 import numpy as np
 from scipy.special import erf, gammainc, gammaln
 
+GOE_SPACING_RATIO = 0.5307
+"""Large-n ⟨r⟩ of the GOE (Atas et al., PRL 110 (2013) 084101)."""
+POISSON_SPACING_RATIO = 0.3863
+"""⟨r⟩ of uncorrelated (Poisson) levels, 2 ln 2 − 1 (Oganesyan & Huse 2007)."""
+
 
 def surmise_constants(beta: float) -> tuple[float, float]:
     """``(a_β, b_β)`` of ``P_β(s) = a_β s^β exp(−b_β s²)``, normalised with ``⟨s⟩ = 1``.

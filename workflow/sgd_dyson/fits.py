@@ -99,10 +99,6 @@ def surmise_chi2_test(
 
 # --- Spacing ratios -----------------------------------------------------------------
 
-GOE_SPACING_RATIO = 0.5307
-"""Large-n ⟨r⟩ of the GOE (Atas et al., PRL 110 (2013) 084101)."""
-POISSON_SPACING_RATIO = 0.3863
-"""⟨r⟩ of uncorrelated (Poisson) levels, 2 ln 2 − 1 (Oganesyan & Huse 2007)."""
 GOE_SPACING_RATIO_BATCH = 2**22
 """Matrix entries per batch of GOE matrices in `goe_spacing_ratio` (bounds its memory)."""
 

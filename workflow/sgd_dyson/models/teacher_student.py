@@ -23,7 +23,8 @@ from functools import partial
 
 import numpy as np
 
-from .. import theory
+from .. import momentum_theory, theory
+from ..composed_sgd import composed_steps
 from ..optimizers import SGD, Optimizer, is_plain_sgd, no_theory_reason, optimizer_of
 from ..sampling import batch_second_moments, goe_matrices, haar_orthogonal
 from ..seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
@@ -217,72 +218,6 @@ array operations instead of several small ones per step; it wins for small N.
 """
 
 
-def step_maps(moments: np.ndarray, gram: np.ndarray, learning_rate: float) -> np.ndarray:
-    """``A_t = I − α G ⊗ Ĉ_tᵀ``: one SGD step's linear part on row-major ``vec(W)``.
-
-    ``W ← W − α G W Ĉ_t`` is ``vec(W) ← A_t vec(W)`` with
-    ``(G ⊗ Ĉ_tᵀ)[(i, l), (j, k)] = G_ij Ĉ_t,kl``. ``moments`` is ``(..., N, N)``;
-    the result ``(..., N², N²)``.
-    """
-    size = gram.shape[0]
-    product = np.einsum("ij,...kl->...iljk", gram, moments)
-    product = product.reshape(*moments.shape[:-2], size**2, size**2)
-    return np.eye(size**2) - learning_rate * product
-
-
-def suffix_products(maps: np.ndarray) -> np.ndarray:
-    """``S_t = A_{L−1} ⋯ A_{t+1}`` (``S_{L−1} = I``) of maps ``(..., L, m, m)``."""
-    products = np.empty_like(maps)
-    products[..., -1, :, :] = np.eye(maps.shape[-1])
-    for t in range(maps.shape[-3] - 2, -1, -1):
-        np.matmul(products[..., t + 1, :, :], maps[..., t + 1, :, :], out=products[..., t, :, :])
-    return products
-
-
-def composed_steps(
-    weights: np.ndarray,
-    teacher: np.ndarray,
-    gram: np.ndarray,
-    moments: np.ndarray,
-    additive: np.ndarray,
-    learning_rate: float,
-    draw_of_replica: np.ndarray,
-) -> np.ndarray:
-    """A chunk of SGD steps with a dataset shared within each draw, as one affine map.
-
-    Each step is ``vec(W) ← A_t vec(W) + α (G ⊗ Ĉ_tᵀ) vec(W*) − α vec(Ā_t)``
-    (`step_maps`; ``G = ZᵀZ``). Over the chunk, ``vec(W_L) = M vec(W_0) + u +
-    v``, with ``M = S_0 A_0``, the shared offset ``u = α Σ_t S_t (G ⊗ Ĉ_tᵀ)
-    vec(W*)`` and the replica's own ``v = −α Σ_t S_t vec(Ā_t)`` (`suffix_products`
-    ``S_t``); ``M`` and ``u`` are the same for every replica of a draw, so a
-    chunk costs one contraction of the noise per replica. ``moments`` is
-    ``(draws, steps, N, N)``, ``additive`` ``(steps, replicas, N, N)``, and the
-    replicas of a draw are contiguous (``draw_of_replica`` ascending); returns
-    the new weights. Equal to stepping up to rounding.
-    """
-    replicas, size = weights.shape[0], weights.shape[-1]
-    squared = size * size
-    maps = step_maps(moments, gram, learning_rate)
-    suffix = suffix_products(maps)
-    transfer = suffix[:, 0] @ maps[:, 0]
-    pulls = (np.eye(squared) - maps) @ teacher.reshape(squared)  # α (G ⊗ Ĉᵀ) vec(W*)
-    shared = (suffix @ pulls[..., None])[..., 0].sum(axis=1)
-    flat = weights.reshape(replicas, squared)
-    # Replica-major (a view when the noise was kept replica-major, else one copy).
-    noise = additive.swapaxes(0, 1).reshape(replicas, -1)
-    bounds = np.searchsorted(draw_of_replica, np.arange(len(moments) + 1))
-    updated = np.empty_like(flat)
-    for draw, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-        # Σ_t S_t vec(Ā_t,r) for every replica r of the draw: one matrix product.
-        by_step = suffix[draw].transpose(0, 2, 1).reshape(-1, squared)
-        updated[start:stop] = (
-            flat[start:stop] @ transfer[draw].T
-            + shared[draw]
-            - learning_rate * (noise[start:stop] @ by_step)
-        )
-    return updated.reshape(weights.shape)
-
-
 def initial_weights(run: TeacherStudentRun) -> np.ndarray:
     """Initial weights with i.i.d. ``N(0, init_scale²)`` entries: ``(replicas, N, N)``."""
     return gaussian_initial_weights(
@@ -376,6 +311,16 @@ HIDDEN_CONTINUUM_NOTE = (
     "Dashed: the continuum limit of the stationary theory (the Lyapunov solution with "
     "G = ZᵀZ), per cluster: behind a hidden layer the levels of a pair relax at different "
     "speeds, so its slope is not the Coulomb gas's √π."
+)
+MOMENTUM_CONTINUUM_NOTE = (
+    "Dashed: the continuum limit of the momentum theory, SGD's at the effective learning "
+    "rate α/(1 − β) (temperature α/((1 − β)|B|)), per cluster."
+)
+MOMENTUM_THEORY_NOTE = (
+    "Small black crosses: the exact discrete-time stationary prediction of heavy-ball "
+    "momentum at each point (the closed linear recursion of the second moments of the weights "
+    "and the velocity, with the multiplicative mini-batch terms; Monte Carlo through the "
+    "spectrum)."
 )
 THEORY_NOTE = (
     "Small black crosses: the exact discrete-time stationary prediction of ⟨S⟩ at each point "
@@ -482,37 +427,51 @@ class TeacherStudent(Model):
         return sorted(float(value) for value in experiment["teacher"])
 
     def continuum(self, experiment: dict) -> str | None:
-        """Without a hidden layer the Coulomb gas, behind one the theory's limit: SGD's only."""
+        """SGD without a hidden layer: the Coulomb gas; behind one, or with momentum (whose
+        continuum runs at α/(1 − β)): the theory's limit; Adam: none."""
         if not self.has_theory(experiment):
             return None
-        return "coulomb_gas" if experiment.get("hidden") is None else "theory"
+        plain = experiment.get("hidden") is None and is_plain_sgd(experiment.get("optimizer"))
+        return "coulomb_gas" if plain else "theory"
 
     def has_theory(self, experiment: dict) -> bool:
-        """The exact theory is plain SGD's (momentum's is not wired in yet; Adam has none)."""
-        return is_plain_sgd(experiment.get("optimizer"))
+        """The exact theories: plain SGD's (`theory`) and momentum's (`momentum_theory`);
+        no theory of Adam's stationary state is known."""
+        optimizer = experiment.get("optimizer")
+        return is_plain_sgd(optimizer) or optimizer["name"] == "momentum"
 
     def theory_settings(self, experiment: dict, point: dict) -> dict:
-        return {
+        """The point's settings; a momentum optimiser's too (plain SGD's settings have none)."""
+        settings = {
             **{key: experiment.get(key) for key in ("teacher", "hidden", "noise_kind")},
             **{key: point[key] for key in self.parameters},
         }
+        if not is_plain_sgd(experiment.get("optimizer")):
+            settings["optimizer"] = experiment["optimizer"]
+        return settings
 
     def stationary_law(self, settings: dict, exact: bool) -> tuple[np.ndarray, np.ndarray]:
-        """``W*`` and `theory.linear_model_moments` with ``G = ZᵀZ`` (`hidden_matrix`)."""
+        """``W*`` and the stationary moments with ``G = ZᵀZ`` (`hidden_matrix`): SGD's
+        (`theory.linear_model_moments`) or momentum's (`momentum_theory`)."""
         size = len(settings["teacher"])
         if settings["hidden"] is None:
             gram = np.eye(size)
         else:
             layer = hidden_matrix(tuple(settings["hidden"]), settings["root_seed"])
             gram = layer.T @ layer
-        moments = theory.linear_model_moments(
-            gram,
-            settings["noise_kind"],
-            settings["noise"],
-            settings["learning_rate"],
-            settings["batch_size"],
-            exact=exact,
-        )
+        point = [settings[key] for key in ("noise_kind", "noise", "learning_rate")]
+        optimizer = settings.get("optimizer")
+        if optimizer is None:
+            moments = theory.linear_model_moments(gram, *point, settings["batch_size"], exact=exact)
+        else:
+            moments = momentum_theory.linear_model_momentum_moments(
+                gram,
+                *point,
+                optimizer["momentum"],
+                settings["batch_size"],
+                exact=exact,
+                nesterov=optimizer["nesterov"],
+            )
         return np.diag(settings["teacher"]), moments
 
     def labels(self, experiment: dict) -> Labels:
@@ -522,7 +481,9 @@ class TeacherStudent(Model):
             f"{experiment['dataset']} dataset",
             experiment,
         )
-        if self.has_theory(experiment):
+        if self.has_theory(experiment) and not is_plain_sgd(experiment.get("optimizer")):
+            notes = {"continuum_note": MOMENTUM_CONTINUUM_NOTE, "theory_note": MOMENTUM_THEORY_NOTE}
+        elif self.has_theory(experiment):
             continuum = HIDDEN_CONTINUUM_NOTE if hidden else CONTINUUM_NOTE
             notes = {"continuum_note": continuum, "theory_note": THEORY_NOTE}
         else:

@@ -63,7 +63,7 @@ def figures_of(
         if "phase_cells" in inputs and not phase_diagram:
             return False
         if "wide_series" in inputs:
-            return first_of_series
+            return wide_limit and first_of_series
         return wide_limit or not set(inputs) & set(WIDE_LIMIT_INPUTS)
 
     return [name for name, entry in FIGURES.items() if drawn(entry.inputs)]

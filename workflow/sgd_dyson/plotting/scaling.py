@@ -31,6 +31,7 @@ from .selection import (
     theory_rows,
 )
 from .series import (
+    batch_handles,
     continuum_slopes,
     draw_continuum,
     draw_continuum_levels,
@@ -447,18 +448,7 @@ def scaling_rules_figure(data: FigureData) -> Figure:
     if not by_fit:
         label = f"fit: {exponents_label(exponents.iloc[0])}"
         colour_handles.append(Line2D([], [], linestyle="none", label=label))
-    marker_handles = [
-        Line2D(
-            [],
-            [],
-            linestyle="none",
-            marker=markers[batch],
-            color="0.3",
-            markerfacecolor="none",
-            label=f"|B| = {int(batch)}",
-        )
-        for batch in batches
-    ]
+    marker_handles = batch_handles({batch: markers[batch] for batch in batches})
     guide_handles, _ = panels[0].get_legend_handles_labels()
     panels[0].legend(handles=[*colour_handles, *guide_handles], fontsize="small", loc="upper left")
     panels[1].legend(handles=marker_handles, fontsize="small", loc="lower right")

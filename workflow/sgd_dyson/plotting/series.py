@@ -144,20 +144,24 @@ def ratio_legend_handles(
             Line2D([], [], color=colours[rate], marker="o", linestyle="none", label=f"α = {rate:g}")
             for rate in colours
         ]
-    marker_handles = [
+    marker_handles = batch_handles(markers) if marker_column == "batch_size" else []
+    return colour_handles, marker_handles
+
+
+def batch_handles(markers: dict) -> list[Line2D]:
+    """A hollow grey legend entry per batch size, in its marker (``|B| → marker``)."""
+    return [
         Line2D(
             [],
             [],
             color="0.3",
-            marker=markers[batch],
+            marker=marker,
             markerfacecolor="none",
             linestyle="none",
             label=f"|B| = {int(batch)}",
         )
-        for batch in markers
-        if marker_column == "batch_size"
+        for batch, marker in markers.items()
     ]
-    return colour_handles, marker_handles
 
 
 def ratio_axis(axes: Axes, usable: pd.DataFrame, scaling: pd.DataFrame) -> np.ndarray:

@@ -10,8 +10,12 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..distributions import marchenko_pastur_density, semicircle_density
-from ..fits import GOE_SPACING_RATIO, POISSON_SPACING_RATIO
+from ..distributions import (
+    GOE_SPACING_RATIO,
+    POISSON_SPACING_RATIO,
+    marchenko_pastur_density,
+    semicircle_density,
+)
 from ..wide_limit import nonzero_level_law
 from .layout import (
     MARKERS,
@@ -35,6 +39,18 @@ def _panels(wide: pd.DataFrame, title: str, rows: pd.DataFrame) -> tuple[Figure,
     figure_ = panels_figure(min(len(rows), 3), -(-len(rows) // 3))
     set_figure_title(figure_, wide, title, note=False)
     return figure_, panel_grid(figure_, len(rows))
+
+
+def draw_histogram_panel(
+    axes: Axes, values: np.ndarray, label: str, curves: list[tuple], title: str, xlabel: str
+) -> None:
+    """A density histogram of ``values`` with ``curves`` ``(x, y, style, label)`` over it."""
+    axes.hist(values, bins=histogram_bins(values), density=True, color="0.7", label=label)
+    for x, y, style, curve_label in curves:
+        axes.plot(x, y, style, label=curve_label)
+    axes.set_title(title, fontsize="small")
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel("density")
 
 
 def initial_spectrum_caption(context: CaptionContext) -> str:
@@ -61,16 +77,16 @@ def initial_spectrum_figure(data: FigureData) -> Figure:
         start = data.initial_spectra[row["point"]]
         levels = start.loc[start["layer"] == row["layer"], "gram_eigenvalue"].to_numpy()
         ratio, scale = nonzero_level_law(row["rows"], row["cols"], row["init_width"] ** 2)
-        axes.hist(levels, bins=histogram_bins(levels), density=True, color="0.7", label="step 0")
         x = np.linspace(0.0, levels.max() * 1.05, CURVE_POINTS)
-        axes.plot(x, marchenko_pastur_density(x, ratio, scale), "k-", label="Marchenko–Pastur")
-        axes.set_title(
+        draw_histogram_panel(
+            axes,
+            levels,
+            "step 0",
+            [(x, marchenko_pastur_density(x, ratio, scale), "k-", "Marchenko–Pastur")],
             f"W{row['layer']} {row['rows']}×{row['cols']}, {point_label(row)}\n"
             f"KS = {row['initial_ks']:.3f}",
-            fontsize="small",
+            "level x of X = W Wᵀ",
         )
-        axes.set_xlabel("level x of X = W Wᵀ")
-        axes.set_ylabel("density")
     axes_list[0].legend(fontsize="small")
     return figure_
 
@@ -105,17 +121,18 @@ def semicircle_figure(data: FigureData) -> Figure:
     for axes, row in zip(axes_list, rows.to_dict("records"), strict=True):
         spectrum = data.spectra[row["point"]]
         levels = spectrum.loc[spectrum["cluster"] == row["cluster"], data.column].to_numpy()
-        scaled = (levels - row["center"]) / row["radius"]
-        axes.hist(scaled, bins=histogram_bins(scaled), density=True, color="0.7", label="levels")
-        axes.plot(u, semicircle_density(u, 0.0, 1.0), "k-", label="semicircle")
-        axes.plot(u, np.exp(-2 * u**2) * np.sqrt(2 / np.pi), "k:", label="Gaussian")
-        axes.set_title(
+        draw_histogram_panel(
+            axes,
+            (levels - row["center"]) / row["radius"],
+            "levels",
+            [
+                (u, semicircle_density(u, 0.0, 1.0), "k-", "semicircle"),
+                (u, np.exp(-2 * u**2) * np.sqrt(2 / np.pi), "k:", "Gaussian"),
+            ],
             f"n = {row['levels']}, {point_label(row)}\nKS = {row['semicircle_ks']:.3f}, "
             f"⟨r⟩ = {row['spacing_ratio']:.3f} (GOE {row['spacing_ratio_goe']:.3f})",
-            fontsize="small",
+            "u = (x − x0)/R",
         )
-        axes.set_xlabel("u = (x − x0)/R")
-        axes.set_ylabel("density")
     axes_list[0].legend(fontsize="small")
     return figure_
 
