@@ -148,9 +148,9 @@ def test_the_default_config_plans_the_paper_study(tmp_path):
     counts = job_counts(result.stdout)
     # The paper's 14 points, the 6 × 5 online grid, 3 + 3 hidden-layer points, 3 Dyson
     # temperatures, 5 RBM points, the tanh network's 6, the 6 × 6 phase diagram, the
-    # three widths of the wide limit (one point each, and one series figure), and the 3 × 3
+    # three widths of the wide limit (one point each, and one series figure), and the 2 × 3
     # momentum and Adam grids and the AdamW network's 4.
-    assert counts["simulate"] == 14 + 30 + 3 + 3 + 3 + 5 + 6 + 36 + 3 + 9 + 9 + 4
+    assert counts["simulate"] == 14 + 30 + 3 + 3 + 3 + 5 + 6 + 36 + 3 + 6 + 6 + 4
     assert counts["phase"] == 36
     assert counts["initial_spectrum"] == counts["wide_limit"] == 3
     assert counts["report"] == 1
