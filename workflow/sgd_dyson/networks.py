@@ -28,7 +28,7 @@ from scipy import special
 from .network_data import BatchSource, learnable_views, step_elements
 from .optimizers import checked, optimizer_of
 from .sampling import haar_orthogonal
-from .seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
+from .seeding import ReplicaStream, Stream, draw_of_replica, draw_sizes, seed_sequence
 from .simulation import Checkpoint, Snapshots, Trajectory, diverged
 
 CHUNK_ELEMENTS = 2**20
@@ -377,14 +377,13 @@ def quenched(run: NetworkRun) -> Quenched:
     fixed = [fixed_matrices(run, generator(d, Stream.FIXED_LAYERS)) for d in draws]
     teacher = [teacher_matrices(run, generator(d, Stream.TEACHER_LAYERS)) for d in draws]
     fixed_indices = [k for k in range(run.matrices) if k not in run.learnable]
-    sizes = draw_sizes(run.replicas, run.dataset_draws)
     return Quenched(
         fixed={
             k: np.stack(matrices)
             for k, matrices in zip(fixed_indices, zip(*fixed, strict=True), strict=True)
         },
         teacher=tuple(np.stack(matrices) for matrices in zip(*teacher, strict=True)),
-        draw_of_replica=np.repeat(np.arange(run.dataset_draws), sizes),
+        draw_of_replica=draw_of_replica(run.replicas, run.dataset_draws),
     )
 
 

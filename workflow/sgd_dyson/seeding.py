@@ -57,6 +57,11 @@ def draw_sizes(replicas: int, draws: int) -> list[int]:
     return [base + (draw < extra) for draw in range(draws)]
 
 
+def draw_of_replica(replicas: int, draws: int) -> np.ndarray:
+    """The dataset draw of every replica ``(replicas,)``, ascending (`draw_sizes` per draw)."""
+    return np.repeat(np.arange(draws), draw_sizes(replicas, draws))
+
+
 def block_sizes(replicas: int) -> list[int]:
     """Sizes of the consecutive replica blocks of one draw (all `REPLICA_BLOCK` but the last)."""
     full, rest = divmod(replicas, REPLICA_BLOCK)

@@ -17,7 +17,7 @@ from .. import linearised, networks
 from ..network_data import dataset_elements, learnable_views, step_elements
 from ..optimizers import is_plain_sgd, no_theory_reason
 from ..phase import phase_architecture
-from ..seeding import draw_sizes
+from ..seeding import draw_of_replica
 from ..simulation import Checkpoint, LayeredSnapshots, Snapshots
 from ..theory import NoPredictionError
 from .base import (
@@ -181,7 +181,7 @@ class NetworkModel(Model):
         run = run_of(networks.NetworkRun, settings)
         weights = networks.initial_weights(run)
         replicas = np.arange(run.replicas)
-        draws = np.repeat(np.arange(run.dataset_draws), draw_sizes(run.replicas, run.dataset_draws))
+        draws = draw_of_replica(run.replicas, run.dataset_draws)
         return LayeredSnapshots(
             {
                 k: Snapshots(np.array([0]), view[np.newaxis], replicas, draws, 0, None)

@@ -27,7 +27,7 @@ from .. import momentum_theory, theory
 from ..composed_sgd import composed_steps
 from ..optimizers import SGD, Optimizer, is_plain_sgd, no_theory_reason, optimizer_of
 from ..sampling import batch_second_moments, goe_matrices, haar_orthogonal
-from ..seeding import ReplicaStream, Stream, draw_sizes, seed_sequence
+from ..seeding import ReplicaStream, Stream, draw_of_replica, draw_sizes, seed_sequence
 from ..simulation import Checkpoint, Snapshots, Trajectory, diverged, gaussian_initial_weights
 from .base import ConfigError, Labels, Model, run_of, sgd_labels, simulated_description
 
@@ -108,7 +108,7 @@ class _BatchSource:
         self.run = run
         self.hidden = hidden_layer(run)
         sizes = draw_sizes(run.replicas, run.dataset_draws)
-        self.draw_of_replica = np.repeat(np.arange(run.dataset_draws), sizes)
+        self.draw_of_replica = draw_of_replica(run.replicas, run.dataset_draws)
         # Label noise enters through the joint moments of u = [x; ξ].
         self.moment_dim = run.size * (2 if run.noise_kind == "label" else 1)
         self.moments = partial(batch_second_moments, dim=self.moment_dim, batch_size=run.batch_size)
