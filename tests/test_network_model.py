@@ -193,6 +193,9 @@ def test_without_noise_or_teacher_the_network_has_no_theory_and_says_why():
     noisy = validated(TWO_LAYERS)
     assert [NETWORK.has_theory(e) for e in (quiet, gaussian, noisy)] == [False, False, True]
     assert "needs a given teacher" in NETWORK.labels(quiet).no_theory_reason
+    switched_off = validated({**TWO_LAYERS, "linearised_theory": False})
+    assert not NETWORK.has_theory(switched_off)
+    assert "switched off" in NETWORK.labels(switched_off).no_theory_reason
     assert NETWORK.layer_targets(gaussian) == [(0, "auto"), (1, "auto")]
 
 

@@ -47,6 +47,10 @@ THEORY_NOTE = (
     "teacher: it misses where the noise or the learning rate carries the weights out of the "
     "quadratic region."
 )
+SWITCHED_OFF = (
+    "the linearised theory is switched off (linearised_theory: false; a network of more than "
+    "1024 learnable entries must)"
+)
 LINEARISED_MAX_PARAMETERS = 1024
 """Largest P (learnable entries) the linearised theory takes: its Jacobians hold samples × n_L × P
 numbers and each GMRES step costs samples · n_L · P² (`linearised`)."""
@@ -247,6 +251,13 @@ class NetworkModel(Model):
             and is_plain_sgd(experiment.get("optimizer"))
         )
 
+    @staticmethod
+    def _no_theory_reason(experiment: dict) -> str:
+        """Why `has_theory` is false, the first condition that fails."""
+        if not is_plain_sgd(experiment.get("optimizer")):
+            return no_theory_reason(experiment["optimizer"])
+        return NO_THEORY if experiment["linearised_theory"] else SWITCHED_OFF
+
     def has_wide_limit(self, experiment: dict) -> bool:
         return experiment["wide_limit"] is not None
 
@@ -281,7 +292,6 @@ class NetworkModel(Model):
         activation = experiment["activation"]
         activation = activation if isinstance(activation, str) else "/".join(activation)
         trained = ", ".join(f"W{k}" for k in experiment["learnable"])
-        sgd = is_plain_sgd(experiment.get("optimizer"))
         return sgd_labels(
             self.parameters,
             self.amplitude(experiment),
@@ -292,7 +302,7 @@ class NetworkModel(Model):
             ),
             continuum_note=TEACHER_NOTE,
             theory_note=THEORY_NOTE if self.has_theory(experiment) else "",
-            no_theory_reason=NO_THEORY if sgd else no_theory_reason(experiment["optimizer"]),
+            no_theory_reason=self._no_theory_reason(experiment),
         )
 
 
