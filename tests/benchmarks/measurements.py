@@ -169,6 +169,29 @@ def floor(case_name: str) -> dict:
     }
 
 
+PAIRED_CALLS = 5
+"""Calls of each simulate in `sgd_ratio`, alternating."""
+
+
+def sgd_ratio(case_name: str) -> dict:
+    """Time our simulate on an optimiser case and on its plain-SGD twin, alternately.
+
+    One process, calls alternating between the two (`PAIRED_CALLS` each), the
+    fastest of each kept: the machine's load varies over seconds, and this way
+    both times see the same load, so their ratio (the cost of the optimiser)
+    does not depend on when each was measured.
+    """
+    case = CASES[case_name]
+    runs = [case_settings(CASES[name]) for name in (case.sgd_baseline, case.name)]
+    times = [[], []]
+    for _ in range(PAIRED_CALLS):
+        for (model, settings), kept in zip(runs, times, strict=True):
+            start = time.perf_counter()
+            MODELS[model].simulate(settings)
+            kept.append(time.perf_counter() - start)
+    return {"sgd_seconds": min(times[0]), "seconds": min(times[1]), "calls": PAIRED_CALLS}
+
+
 # --- Consistency checks -----------------------------------------------------------------
 
 
