@@ -423,7 +423,7 @@ def check_section(result: dict) -> str:
         f"{check['observable']}, ascending; RMS deviation from the target level. "
         f"The loop and ours {verdict}: worst |z| = {check['worst_z']:.2f}, limit "
         f"{check['z_limit']:.2f} (4σ, Bonferroni over {2 * len(check['rows'])} comparisons). "
-        f"{floor_sentence(check['floor'])}\n\n"
+        f"{floor_sentence(check['floor'])}{update_rule_sentence(check.get('update_rule'))}\n\n"
         f"{table(header, rows)}"
     )
 
@@ -441,6 +441,18 @@ def floor_sentence(floor: dict) -> str:
     return (
         f"The floor draws {verdict} numbers as ours (ours: {counts}; generator "
         f"states at the end {'equal' if floor['states_match'] else 'different'})."
+    )
+
+
+def update_rule_sentence(rule: dict | None) -> str:
+    """What the check found of the loop's update rule against our optimiser's, if it ran."""
+    if rule is None:
+        return ""
+    verdict = "the same as" if rule["matches"] else "**NOT the same as**"
+    return (
+        f" The loop's update rule ({rule['optimizer']}) is {verdict} ours: from the same "
+        f"weights, on {rule['steps']} shared random gradients of {rule['replicas']} replicas, "
+        f"largest relative difference {rule['relative_error']:.1e}."
     )
 
 

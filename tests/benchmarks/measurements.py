@@ -21,11 +21,17 @@ from types import ModuleType
 
 import numpy as np
 from cases import CASES, SCALING_AXES, SEED, Case, scaling_experiment, scaling_point
-from reference_loops import LoopRun, gaussian_rbm_loop, network_loop, teacher_student_loop
+from reference_loops import (
+    LoopRun,
+    gaussian_rbm_loop,
+    loop_optimizer,
+    network_loop,
+    teacher_student_loop,
+)
 from rng_floor import FLOORS, network_product_floor, network_products
 
 import sgd_dyson
-from sgd_dyson import networks, seeding, simulation
+from sgd_dyson import networks, optimizers, seeding, simulation
 from sgd_dyson.config import validate_config
 from sgd_dyson.models import MODELS, gaussian_rbm, teacher_student
 from sgd_dyson.models.base import run_of
@@ -383,6 +389,44 @@ def compare_floor(model: str, settings: dict) -> dict:
     }
 
 
+RULE_STEPS, RULE_REPLICAS = 50, 4
+"""Length and width of the gradient sequence on which `compare_update_rules` runs both rules."""
+
+
+def compare_update_rules(settings: dict) -> dict:
+    """Whether the loop's update rule (`reference_loops.loop_optimizer`) is our optimiser's.
+
+    From the same weights, on the same `RULE_STEPS` gradients (entries N(0, 1),
+    fixed seed) of `RULE_REPLICAS` replicas of the point's shape: our optimiser
+    (`optimizers.optimizer_of`, every replica at once) and the loop's rule (one
+    replica at a time) must end at the same weights to rounding (relative
+    1e-12). The statistical check cannot see a rule that differs only early
+    on, as a wrong bias correction of Adam, which this does.
+    """
+    generator = np.random.default_rng(LOOP_SEED)
+    n, rate = len(settings["teacher"]), settings["learning_rate"]
+    initial = generator.standard_normal((RULE_REPLICAS, n, n))
+    gradients = generator.standard_normal((RULE_STEPS, RULE_REPLICAS, n, n))
+    ours = initial.copy()
+    rule = optimizers.optimizer_of(settings.get("optimizer"), rate, ours.shape)
+    for step, gradient in enumerate(gradients, start=1):
+        rule.update(ours, gradient.copy(), step)
+    loop_weights = []
+    for replica in range(RULE_REPLICAS):
+        loop_rule, weights = loop_optimizer(settings.get("optimizer"), rate), initial[replica]
+        for gradient in gradients[:, replica]:
+            weights = loop_rule.step(weights, gradient)
+        loop_weights.append(weights)
+    error = float(np.abs(np.array(loop_weights) - ours).max() / np.abs(ours).max())
+    return {
+        "steps": RULE_STEPS,
+        "replicas": RULE_REPLICAS,
+        "optimizer": optimizers.optimizer_label(settings.get("optimizer")),
+        "relative_error": error,
+        "matches": error < 1e-12,
+    }
+
+
 OBSERVABLES = {
     "teacher_student": "singular values",
     "network": "singular values of the trained matrix (targets: each replica's own teacher's)",
@@ -441,6 +485,7 @@ def check(case_name: str) -> dict:
         "floor": compare_products(settings)
         if model == "network"
         else compare_floor(model, settings),
+        "update_rule": compare_update_rules(settings) if model == "teacher_student" else None,
     }
 
 
