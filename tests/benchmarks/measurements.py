@@ -182,20 +182,26 @@ PAIRED_CALLS = 5
 def sgd_ratio(case_name: str) -> dict:
     """Time our simulate on an optimiser case and on its plain-SGD twin, alternately.
 
-    One process, calls alternating between the two (`PAIRED_CALLS` each), the
-    fastest of each kept: the machine's load varies over seconds, and this way
-    both times see the same load, so their ratio (the cost of the optimiser)
-    does not depend on when each was measured.
+    One process, calls alternating between the two (`PAIRED_CALLS` each, in the
+    order SGD, optimiser, optimiser, SGD, …, so that neither is always first),
+    the fastest of each kept: the machine's load varies over seconds, and this
+    way both times see the same load, so their ratio (the cost of the
+    optimiser) does not depend on when each was measured.
     """
     case = CASES[case_name]
-    runs = [case_settings(CASES[name]) for name in (case.sgd_baseline, case.name)]
-    times = [[], []]
-    for _ in range(PAIRED_CALLS):
-        for (model, settings), kept in zip(runs, times, strict=True):
+    runs = {name: case_settings(CASES[name]) for name in (case.sgd_baseline, case.name)}
+    times = {name: [] for name in runs}
+    for call in range(PAIRED_CALLS):
+        for name in list(runs) if call % 2 == 0 else list(runs)[::-1]:
+            model, settings = runs[name]
             start = time.perf_counter()
             MODELS[model].simulate(settings)
-            kept.append(time.perf_counter() - start)
-    return {"sgd_seconds": min(times[0]), "seconds": min(times[1]), "calls": PAIRED_CALLS}
+            times[name].append(time.perf_counter() - start)
+    return {
+        "sgd_seconds": min(times[case.sgd_baseline]),
+        "seconds": min(times[case.name]),
+        "calls": PAIRED_CALLS,
+    }
 
 
 # --- Consistency checks -----------------------------------------------------------------
