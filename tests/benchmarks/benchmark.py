@@ -39,7 +39,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cases import CASES, DAG_GRIDS, MAXIMUM_PEAK_MB, SCALING_AXES, dag_config
+from cases import CASES, DAG_GRIDS, MAXIMUM_PEAK_MB, SCALING_AXES, Case, dag_config
 
 HERE = Path(__file__).resolve().parent
 REPOSITORY = HERE.parents[1]
@@ -49,7 +49,7 @@ SNAKEFILE = REPOSITORY / "Snakefile"
 SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 """BLAS settings of every measuring subprocess: the workflow runs one job per core."""
 
-PARTS = ("ours", "loop", "floor", "check", "scaling", "machine", "profile")
+PARTS = ("ours", "loop", "floor", "check", "sgd_ratio", "scaling", "machine", "profile")
 
 
 def log(message: str) -> None:
@@ -80,6 +80,7 @@ def run_part(arguments: argparse.Namespace) -> dict:
         "floor": measurements.floor,
         "check": measurements.check,
         "profile": measurements.profile,
+        "sgd_ratio": measurements.sgd_ratio,
     }
     return part[arguments.part](case)
 
@@ -110,6 +111,9 @@ def compare(case_names: list[str], loop_replicas: int | None) -> list[dict]:
             log(f"{name}: {part} …")
             options = {"loop_replicas": loop_replicas} if part == "loop" else {}
             result[part] = measure(part, case=name, **options)
+        if CASES[name].sgd_baseline is not None:
+            log(f"{name}: against plain SGD …")
+            result["sgd_ratio"] = measure("sgd_ratio", case=name)
         results.append(result)
     return results
 
@@ -300,6 +304,11 @@ def comparison_section(results: list[dict]) -> str:
         "- the network's loop is the phase-diagram study's serial loop (`src/bin/generate.py` "
         "of github.com/chanjure/phase_ml): one seed at a time, each its own network and data, "
         "and per step the script's passes (labels, loss, gradient) in per-sample `einsum`s;\n"
+        "- momentum and Adam: the loop's update is one replica's momentum buffer or "
+        "bias-corrected moments, written out (`reference_loops.loop_optimizer`); their floor "
+        "is plain SGD's (the optimisers draw no random numbers); their target compares our "
+        "time with our plain SGD's at the same settings (the case of plain SGD at its "
+        "settings), the two timed in one process in alternating calls;\n"
         "- peak RSS: `ru_maxrss` of the process that ran our simulate; in brackets, before it "
         "started (Python, NumPy, pandas, Snakemake's validator);\n"
         "- times: the fastest of repeated calls while they add up to under 2 s (at most 5), "
@@ -344,6 +353,8 @@ def targets_section(results: list[dict]) -> str:
                     "met" if met else "**not met**",
                 ]
             )
+        if case.maximum_sgd_ratio is not None:
+            rows.append(sgd_ratio_row(case, result["sgd_ratio"]))
         met = ours["peak_rss_mb"] < MAXIMUM_PEAK_MB
         rows.append(
             [
@@ -354,6 +365,30 @@ def targets_section(results: list[dict]) -> str:
             ]
         )
     return "### Targets\n\n" + table(["case", "target", "measured", ""], rows)
+
+
+def sgd_ratio_row(case: Case, paired: dict) -> list[str]:
+    """The target row of an optimiser case: its time over its plain-SGD twin's, timed in
+    alternating calls (`measurements.sgd_ratio`)."""
+    ratio = paired["seconds"] / paired["sgd_seconds"]
+    return [
+        case.title,
+        f"time ≤ {case.maximum_sgd_ratio}× plain SGD's at the same settings",
+        f"{ratio:.2f}× ({paired['seconds']:.3f} s / {paired['sgd_seconds']:.3f} s, "
+        f"fastest of {paired['calls']} alternating calls each)",
+        "met" if ratio <= case.maximum_sgd_ratio else "**not met**",
+    ]
+
+
+def with_sgd_baselines(case_names: list[str]) -> list[str]:
+    """``case_names`` with every optimiser case's plain-SGD twin (`cases.plain_sgd_twin`)
+    before it: the comparison shows the plain-SGD case its target is measured against."""
+    chosen = []
+    for name in case_names:
+        baseline = CASES[name].sgd_baseline
+        chosen += [baseline] if baseline is not None and baseline not in case_names else []
+        chosen.append(name)
+    return chosen
 
 
 def check_section(result: dict) -> str:
@@ -388,7 +423,7 @@ def check_section(result: dict) -> str:
         f"{check['observable']}, ascending; RMS deviation from the target level. "
         f"The loop and ours {verdict}: worst |z| = {check['worst_z']:.2f}, limit "
         f"{check['z_limit']:.2f} (4σ, Bonferroni over {2 * len(check['rows'])} comparisons). "
-        f"{floor_sentence(check['floor'])}\n\n"
+        f"{floor_sentence(check['floor'])}{update_rule_sentence(check.get('update_rule'))}\n\n"
         f"{table(header, rows)}"
     )
 
@@ -406,6 +441,18 @@ def floor_sentence(floor: dict) -> str:
     return (
         f"The floor draws {verdict} numbers as ours (ours: {counts}; generator "
         f"states at the end {'equal' if floor['states_match'] else 'different'})."
+    )
+
+
+def update_rule_sentence(rule: dict | None) -> str:
+    """What the check found of the loop's update rule against our optimiser's, if it ran."""
+    if rule is None:
+        return ""
+    verdict = "the same as" if rule["matches"] else "**NOT the same as**"
+    return (
+        f" The loop's update rule ({rule['optimizer']}) is {verdict} ours: from the same "
+        f"weights, on {rule['steps']} shared random gradients of {rule['replicas']} replicas, "
+        f"largest relative difference {rule['relative_error']:.1e}."
     )
 
 
@@ -510,7 +557,7 @@ def report(arguments: argparse.Namespace) -> str:
     started = time.perf_counter()
     chosen = arguments.compare or arguments.scaling or arguments.dag or arguments.profile
     everything = arguments.all
-    case_names = arguments.case or list(CASES)
+    case_names = with_sgd_baselines(arguments.case or list(CASES))
     sections = [machine_section(measure("machine"))]
     if everything or arguments.compare or not chosen:
         sections.append(comparison_section(compare(case_names, arguments.loop_replicas)))

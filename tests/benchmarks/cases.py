@@ -1,4 +1,4 @@
-"""What the benchmark measures: its four cases, its scaling axes and its DAG configs.
+"""What the benchmark measures: its cases, its scaling axes and its DAG configs.
 
 Plain data, in the config format of ``config.yaml`` (one experiment with one
 sweep point each), so that the settings of every measured run are built
@@ -6,7 +6,7 @@ exactly as the workflow builds them. Standard library only: the
 orchestrating process imports this module without loading NumPy.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 SEED = 20240723
 """The root seed of config.yaml."""
@@ -25,6 +25,10 @@ class Case:
     # Targets: speed-up over the loop at least, our time over the floor's at most.
     minimum_speed_up: float | None = None
     maximum_floor_ratio: float | None = None
+    # The case of the same settings trained by plain SGD (`plain_sgd_twin`), and our
+    # time over its time at most: the cost of the case's optimiser.
+    sgd_baseline: str | None = None
+    maximum_sgd_ratio: float | None = None
 
 
 TS_PAPER = Case(
@@ -113,7 +117,103 @@ NETWORK_PHASE = Case(
     minimum_speed_up=20,
 )
 
-CASES = {case.name: case for case in (TS_PAPER, TS_HIDDEN, RBM, NETWORK_PHASE)}
+
+# --- Momentum and Adam, against plain SGD on the same model -----------------------------
+
+ONLINE_PAIR = {  # ts_momentum and ts_adam of config.yaml share these
+    "model": "teacher_student",
+    "size": 2,
+    "teacher": [2.0, 2.0],
+    "noise_kind": "injected",
+    "dataset": "online",
+    "snapshot_every": 250,
+    "sweep": [{"learning_rate": [0.02], "batch_size": [16], "noise": [0.1]}],
+}
+"""The online N = 2 teacher–student point of the optimiser cases: α = 0.02, |B| = 16, ε = 0.1."""
+
+MAXIMUM_SGD_RATIO = 1.5
+"""Our time on an optimiser case over plain SGD's at the same settings, at most."""
+
+
+def optimizer_case(
+    name: str, title: str, optimizer: dict, steps: int, replicas: int, **measured
+) -> Case:
+    """An optimiser case at `ONLINE_PAIR` with the experiment ``name``'s optimiser, steps and
+    replicas (its burn-in half the steps), against its plain-SGD twin ``{name}_sgd``.
+
+    ``measured``: the `Case` fields of the loop and the check (``check_changes``
+    name the check's steps; it runs 2000 replicas of ours).
+    """
+    check_steps = measured.pop("check_steps")
+    return Case(
+        name=name,
+        title=f"teacher–student, online, {title} (N = 2)",
+        experiment={
+            **ONLINE_PAIR,
+            "optimizer": optimizer,
+            "steps": steps,
+            "replicas": replicas,
+            "burn_in": steps // 2,
+        },
+        check_changes={
+            "steps": check_steps,
+            "replicas": 2000,
+            "snapshot_every": check_steps,
+            "burn_in": check_steps,
+        },
+        sgd_baseline=f"{name}_sgd",
+        maximum_sgd_ratio=MAXIMUM_SGD_RATIO,
+        **measured,
+    )
+
+
+# ts_momentum of config.yaml at α = 0.02, |B| = 16, ε = 0.1. The check: the slowest
+# mode decays as √β^t = 0.949^t, so 500 steps are about 26 decay times.
+TS_MOMENTUM = optimizer_case(
+    "ts_momentum",
+    "heavy-ball momentum 0.9",
+    {"name": "momentum", "momentum": 0.9},
+    steps=2000,
+    replicas=1000,
+    check_steps=500,
+    loop_replicas=25,
+    check_loop_replicas=400,
+)
+
+# ts_adam of config.yaml at α = 0.02, |B| = 16, ε = 0.1. The check: steps of about α
+# carry the weights from near 0 to W* = 2·I in ~100 steps; 1000 steps are also ten
+# memory times of the second moment, 1/(1 − β2).
+TS_ADAM = optimizer_case(
+    "ts_adam",
+    "Adam (β1 0.9, β2 0.99)",
+    {"name": "adam", "beta1": 0.9, "beta2": 0.99},
+    steps=4000,
+    replicas=500,
+    check_steps=1000,
+    loop_replicas=12,
+    check_loop_replicas=300,
+)
+
+
+def plain_sgd_twin(case: Case) -> Case:
+    """The case `case.sgd_baseline`: the same experiment trained by plain SGD, measured alike."""
+    experiment = {key: value for key, value in case.experiment.items() if key != "optimizer"}
+    return replace(
+        case,
+        name=case.sgd_baseline,
+        title=f"teacher–student, online, plain SGD at {case.name}'s settings (N = 2)",
+        experiment=experiment,
+        sgd_baseline=None,
+        maximum_sgd_ratio=None,
+    )
+
+
+OPTIMIZER_CASES = [
+    case for optimised in (TS_MOMENTUM, TS_ADAM) for case in (plain_sgd_twin(optimised), optimised)
+]
+"""Each optimiser case after its plain-SGD twin."""
+
+CASES = {case.name: case for case in (TS_PAPER, TS_HIDDEN, RBM, NETWORK_PHASE, *OPTIMIZER_CASES)}
 MAXIMUM_PEAK_MB = 2000
 """Peak memory allowed to our simulate of any case (the paper settings)."""
 

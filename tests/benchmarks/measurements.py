@@ -21,11 +21,17 @@ from types import ModuleType
 
 import numpy as np
 from cases import CASES, SCALING_AXES, SEED, Case, scaling_experiment, scaling_point
-from reference_loops import LoopRun, gaussian_rbm_loop, network_loop, teacher_student_loop
+from reference_loops import (
+    LoopRun,
+    gaussian_rbm_loop,
+    loop_optimizer,
+    network_loop,
+    teacher_student_loop,
+)
 from rng_floor import FLOORS, network_product_floor, network_products
 
 import sgd_dyson
-from sgd_dyson import networks, seeding, simulation
+from sgd_dyson import networks, optimizers, seeding, simulation
 from sgd_dyson.config import validate_config
 from sgd_dyson.models import MODELS, gaussian_rbm, teacher_student
 from sgd_dyson.models.base import run_of
@@ -166,6 +172,35 @@ def floor(case_name: str) -> dict:
         "replica_steps": replica_steps(settings),
         "numbers": numbers,
         "kind": kind,
+    }
+
+
+PAIRED_CALLS = 5
+"""Calls of each simulate in `sgd_ratio`, alternating."""
+
+
+def sgd_ratio(case_name: str) -> dict:
+    """Time our simulate on an optimiser case and on its plain-SGD twin, alternately.
+
+    One process, calls alternating between the two (`PAIRED_CALLS` each, in the
+    order SGD, optimiser, optimiser, SGD, …, so that neither is always first),
+    the fastest of each kept: the machine's load varies over seconds, and this
+    way both times see the same load, so their ratio (the cost of the
+    optimiser) does not depend on when each was measured.
+    """
+    case = CASES[case_name]
+    runs = {name: case_settings(CASES[name]) for name in (case.sgd_baseline, case.name)}
+    times = {name: [] for name in runs}
+    for call in range(PAIRED_CALLS):
+        for name in list(runs) if call % 2 == 0 else list(runs)[::-1]:
+            model, settings = runs[name]
+            start = time.perf_counter()
+            MODELS[model].simulate(settings)
+            times[name].append(time.perf_counter() - start)
+    return {
+        "sgd_seconds": min(times[case.sgd_baseline]),
+        "seconds": min(times[case.name]),
+        "calls": PAIRED_CALLS,
     }
 
 
@@ -360,6 +395,44 @@ def compare_floor(model: str, settings: dict) -> dict:
     }
 
 
+RULE_STEPS, RULE_REPLICAS = 50, 4
+"""Length and width of the gradient sequence on which `compare_update_rules` runs both rules."""
+
+
+def compare_update_rules(settings: dict) -> dict:
+    """Whether the loop's update rule (`reference_loops.loop_optimizer`) is our optimiser's.
+
+    From the same weights, on the same `RULE_STEPS` gradients (entries N(0, 1),
+    fixed seed) of `RULE_REPLICAS` replicas of the point's shape: our optimiser
+    (`optimizers.optimizer_of`, every replica at once) and the loop's rule (one
+    replica at a time) must end at the same weights to rounding (relative
+    1e-12). The statistical check cannot see a rule that differs only early
+    on, as a wrong bias correction of Adam, which this does.
+    """
+    generator = np.random.default_rng(LOOP_SEED)
+    n, rate = len(settings["teacher"]), settings["learning_rate"]
+    initial = generator.standard_normal((RULE_REPLICAS, n, n))
+    gradients = generator.standard_normal((RULE_STEPS, RULE_REPLICAS, n, n))
+    ours = initial.copy()
+    rule = optimizers.optimizer_of(settings.get("optimizer"), rate, ours.shape)
+    for step, gradient in enumerate(gradients, start=1):
+        rule.update(ours, gradient.copy(), step)
+    loop_weights = []
+    for replica in range(RULE_REPLICAS):
+        loop_rule, weights = loop_optimizer(settings.get("optimizer"), rate), initial[replica]
+        for gradient in gradients[:, replica]:
+            weights = loop_rule.step(weights, gradient)
+        loop_weights.append(weights)
+    error = float(np.abs(np.array(loop_weights) - ours).max() / np.abs(ours).max())
+    return {
+        "steps": RULE_STEPS,
+        "replicas": RULE_REPLICAS,
+        "optimizer": optimizers.optimizer_label(settings.get("optimizer")),
+        "relative_error": error,
+        "matches": error < 1e-12,
+    }
+
+
 OBSERVABLES = {
     "teacher_student": "singular values",
     "network": "singular values of the trained matrix (targets: each replica's own teacher's)",
@@ -418,6 +491,7 @@ def check(case_name: str) -> dict:
         "floor": compare_products(settings)
         if model == "network"
         else compare_floor(model, settings),
+        "update_rule": compare_update_rules(settings) if model == "teacher_student" else None,
     }
 
 

@@ -1,9 +1,10 @@
 """Per-replica reference loops: the straightforward NumPy code a user would write.
 
-Each function trains its replicas one after another, one SGD step at a time,
+Each function trains its replicas one after another, one step at a time,
 on small matrices, drawing the mini-batch samples ``x`` themselves and taking
-the gradient of the per-sample loss. They implement the same models and
-protocols as `sgd_dyson.models.teacher_student.simulate`,
+the gradient of the per-sample loss; the teacher–student loop's momentum and
+Adam steps are one replica's update written out (`loop_optimizer`). They
+implement the same models and protocols as `sgd_dyson.models.teacher_student.simulate`,
 `sgd_dyson.models.gaussian_rbm.simulate` and `sgd_dyson.networks.simulate`,
 but none of the package's shortcuts (no replica axis, no Wishart or Bartlett
 sampling of the batch moments, no chunked random draws, no precomputed fixed
@@ -72,18 +73,19 @@ def goe_samples(rng: np.random.Generator, count: int, n: int, scale: float) -> n
 def teacher_student_loop(
     settings: dict, replicas: int, seed: int, hidden_layer: np.ndarray | None = None
 ) -> LoopRun:
-    """Train ``replicas`` students by plain mini-batch SGD, one replica at a time.
+    """Train ``replicas`` students by mini-batch SGD, one replica at a time.
 
     Teacher ``y = Z W* x`` with ``W* = diag(teacher)``, student ``ŷ = Z W x``,
     per-sample loss ``½ |y − ŷ|²``; ``Z`` is ``hidden_layer`` (the identity if
     None). Every sample ``b`` also carries an injected GOE matrix ``A_b`` of
-    scale ``noise`` that is added to its gradient. One step is
+    scale ``noise`` that is added to its gradient. One step takes the gradient
 
-        W ← W − α mean_b [ Zᵀ (ŷ_b − y_b) x_bᵀ + A_b ],
+        g = mean_b [ Zᵀ (ŷ_b − y_b) x_bᵀ + A_b ],
 
-    with ``α = learning_rate`` and the mean over the ``|B| = batch_size``
-    samples of the mini-batch. Initial weights have i.i.d. ``N(0,
-    init_scale²)`` entries.
+    the mean over the ``|B| = batch_size`` samples of the mini-batch, and
+    updates ``W`` by the optimiser of ``settings["optimizer"]`` (`loop_optimizer`;
+    plain SGD ``W ← W − α g`` without one), ``α = learning_rate``. Initial
+    weights have i.i.d. ``N(0, init_scale²)`` entries.
 
     Datasets (``settings["dataset"]``):
 
@@ -132,6 +134,7 @@ def _train_student(
     """One replica's SGD run (`teacher_student_loop`); its snapshots ``(snapshots, n, n)``."""
     n, batch, rate = len(teacher), settings["batch_size"], settings["learning_rate"]
     keep = snapshot_index(settings)
+    optimizer = loop_optimizer(settings.get("optimizer"), rate)
     weights = settings["init_scale"] * rng.standard_normal((n, n))
     if dataset is not None:  # this replica's fixed noise matrix of every sample of the dataset
         sample_noise = goe_samples(rng, len(dataset), n, settings["noise"])
@@ -147,12 +150,81 @@ def _train_student(
         # Rows are samples: prediction_b = Z W x_b, label_b = Z W* x_b.
         error = x @ (z @ weights).T - x @ (z @ teacher).T
         gradient = z.T @ error.T @ x / batch + noise.mean(axis=0)
-        weights = weights - rate * gradient
+        weights = optimizer.step(weights, gradient)
         if step in keep:
             if not np.all(np.abs(weights) <= settings["divergence_threshold"]):
                 break  # diverged (or not finite): the remaining snapshots stay NaN
             snapshots[keep[step]] = weights
     return snapshots
+
+
+# --- The teacher–student loop's optimisers: one replica's update, as a user writes it ----
+
+
+class LoopSGD:
+    """Plain SGD: ``W ← W − α g``."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+
+    def step(self, weights: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        return weights - self.rate * gradient
+
+
+class LoopMomentum:
+    """``torch.optim.SGD`` with momentum β (no dampening, no weight decay), for one matrix.
+
+    The momentum buffer starts at zero: ``buf ← β buf + g``, then ``W ← W − α buf``,
+    or with ``nesterov`` ``W ← W − α (g + β buf)``.
+    """
+
+    def __init__(self, rate: float, momentum: float, nesterov: bool):
+        self.rate, self.momentum, self.nesterov = rate, momentum, nesterov
+        self.buffer = 0.0
+
+    def step(self, weights: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        self.buffer = self.momentum * self.buffer + gradient
+        if self.nesterov:
+            return weights - self.rate * (gradient + self.momentum * self.buffer)
+        return weights - self.rate * self.buffer
+
+
+class LoopAdam:
+    """Adam, Algorithm 1 of Kingma & Ba (ICLR 2015), for one matrix; AdamW with a weight decay.
+
+    At step ``t`` (from 1): ``m ← β1 m + (1 − β1) g``, ``v ← β2 v + (1 − β2) g²``,
+    ``m̂ = m/(1 − β1^t)``, ``v̂ = v/(1 − β2^t)``, ``W ← W − α m̂/(√v̂ + ε)``; AdamW
+    (Loshchilov & Hutter, ICLR 2019, as ``torch.optim.AdamW``) first decays
+    ``W ← W − α λ W``. ``m`` and ``v`` start at zero.
+    """
+
+    def __init__(
+        self, rate: float, beta1: float, beta2: float, epsilon: float, weight_decay: float = 0.0
+    ):
+        self.rate, self.beta1, self.beta2, self.epsilon = rate, beta1, beta2, epsilon
+        self.weight_decay = weight_decay
+        self.first = self.second = 0.0
+        self.steps = 0
+
+    def step(self, weights: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        self.steps += 1
+        self.first = self.beta1 * self.first + (1.0 - self.beta1) * gradient
+        self.second = self.beta2 * self.second + (1.0 - self.beta2) * gradient**2
+        first_hat = self.first / (1.0 - self.beta1**self.steps)
+        second_hat = self.second / (1.0 - self.beta2**self.steps)
+        weights = weights - self.rate * self.weight_decay * weights
+        return weights - self.rate * first_hat / (np.sqrt(second_hat) + self.epsilon)
+
+
+def loop_optimizer(settings: dict | None, rate: float) -> LoopSGD | LoopMomentum | LoopAdam:
+    """A fresh optimiser of one replica at learning rate ``rate``, from the experiment's
+    ``optimizer`` settings (the workflow's, every default filled in; None: plain SGD)."""
+    if settings is None or settings["name"] == "sgd":
+        return LoopSGD(rate)
+    if settings["name"] == "momentum":
+        return LoopMomentum(rate, settings["momentum"], settings["nesterov"])
+    fields = ("beta1", "beta2", "epsilon", "weight_decay")
+    return LoopAdam(rate, **{field: settings[field] for field in fields if field in settings})
 
 
 # --- Gaussian RBM -----------------------------------------------------------------------
