@@ -25,6 +25,20 @@ class Case:
     # Targets: speed-up over the loop at least, our time over the floor's at most.
     minimum_speed_up: float | None = None
     maximum_floor_ratio: float | None = None
+    # The Gaussian RBM's update timed with each Gibbs sampler (`SamplerComparison`).
+    sampler_comparisons: tuple["SamplerComparison", ...] = ()
+
+
+@dataclass(frozen=True)
+class SamplerComparison:
+    """The RBM case's update with the k-sweep transition against sweep by sweep, at one |B|."""
+
+    batch_size: int
+    minimum_speed_up: float  # target: sweep-by-sweep time over the transition's, per update
+
+
+SAMPLER_STEPS = 1000
+"""Updates of each timed run of the sampler comparison (the case's other settings)."""
 
 
 TS_PAPER = Case(
@@ -87,6 +101,7 @@ RBM = Case(
     # Both start from the same law, so the laws at any fixed step must agree.
     check_changes={"steps": 500, "replicas": 800, "snapshot_every": 500, "burn_in": 500},
     maximum_floor_ratio=2,
+    sampler_comparisons=(SamplerComparison(16, 2.5), SamplerComparison(64, 4.0)),
 )
 
 NETWORK_PHASE = Case(

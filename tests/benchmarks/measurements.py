@@ -20,7 +20,15 @@ from statistics import NormalDist
 from types import ModuleType
 
 import numpy as np
-from cases import CASES, SCALING_AXES, SEED, Case, scaling_experiment, scaling_point
+from cases import (
+    CASES,
+    SAMPLER_STEPS,
+    SCALING_AXES,
+    SEED,
+    Case,
+    scaling_experiment,
+    scaling_point,
+)
 from reference_loops import LoopRun, gaussian_rbm_loop, network_loop, teacher_student_loop
 from rng_floor import FLOORS, network_product_floor, network_products
 
@@ -167,6 +175,52 @@ def floor(case_name: str) -> dict:
         "numbers": numbers,
         "kind": kind,
     }
+
+
+SAMPLER_ROUNDS = 3
+"""Rounds of the sampler comparison: the samplers alternate, the fastest round of each counts."""
+
+
+def gibbs_samplers(case_name: str) -> dict:
+    """Time the case's update with each Gibbs sampler at the |B| of its `SamplerComparison`s.
+
+    In one process: for each |B|, the case's point (same replicas, seeds and
+    settings) with ``gibbs_sampler: sweeps`` and ``transition``, `SAMPLER_STEPS`
+    updates each, final snapshot only. The two alternate for `SAMPLER_ROUNDS`
+    rounds and the fastest of each counts, so the machine's other work
+    disturbs both alike. Time per update: the whole `Model.simulate`
+    (chains, ascent step, divergence checks) over its updates.
+    """
+    case = CASES[case_name]
+    rows = []
+    for comparison in case.sampler_comparisons:
+        changes = {
+            "steps": SAMPLER_STEPS,
+            "snapshot_every": "final",
+            "burn_in": "final",
+            "sweep": [{"learning_rate": [0.1], "batch_size": [comparison.batch_size]}],
+        }
+        runs = {
+            sampler: case_settings(case, {**changes, "gibbs_sampler": sampler})
+            for sampler in ("sweeps", "transition")
+        }
+        seconds = {sampler: float("inf") for sampler in runs}
+        for _ in range(SAMPLER_ROUNDS):
+            for sampler, (model, settings) in runs.items():
+                start = time.perf_counter()
+                MODELS[model].simulate(settings)
+                seconds[sampler] = min(seconds[sampler], time.perf_counter() - start)
+        rows.append(
+            {
+                "batch_size": comparison.batch_size,
+                "replicas": runs["transition"][1]["replicas"],
+                "steps": SAMPLER_STEPS,
+                "seconds": seconds,
+                "speed_up": seconds["sweeps"] / seconds["transition"],
+                "minimum_speed_up": comparison.minimum_speed_up,
+            }
+        )
+    return {"rounds": SAMPLER_ROUNDS, "rows": rows}
 
 
 # --- Consistency checks -----------------------------------------------------------------
