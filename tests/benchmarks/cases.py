@@ -100,7 +100,9 @@ RBM = Case(
     loop_replicas=12,
     # Both start from the same law, so the laws at any fixed step must agree.
     check_changes={"steps": 500, "replicas": 800, "snapshot_every": 500, "burn_in": 500},
-    maximum_floor_ratio=2,
+    # No floor target: the floor bound the sweep-by-sweep chain, which was draw-bound; the
+    # k-sweep transition draws a sixth of its numbers, and its time is the factorisation
+    # and the ascent step. Its targets are its speed-ups over the sweep-by-sweep update.
     sampler_comparisons=(SamplerComparison(16, 2.5), SamplerComparison(64, 4.0)),
 )
 
