@@ -191,13 +191,12 @@ def k_sweep_transition(weights: np.ndarray, coupling: float, sweeps: int):
     covariance += higher
     covariance += mean_map
     size = weights.shape[-1]
-    covariance.reshape(len(covariance), -1)[:, :: size + 1] += 1.0
+    covariance.reshape(len(covariance), -1)[:, :: size + 1] += 1.0  # + I, on the diagonal view
     bound = 1.0 / (CHOLESKY_SAFETY * size**1.5 * np.finfo(float).eps / 2)
     trace = np.trace(covariance, axis1=-2, axis2=-1)
     factorable = np.isfinite(covariance).all(axis=(1, 2)) & (trace < bound)
-    if factorable.all():  # the rule: the fallback is for diverging replicas
+    if factorable.all():  # the usual case: only diverging replicas are beyond the bound
         return mean_map, _upper_factor(covariance)
-    mean_map = mean_map.copy()  # not step_map itself when sweeps = 1
     noise_factor = np.empty_like(covariance)
     noise_factor[factorable] = _upper_factor(covariance[factorable])
     rest = ~factorable
