@@ -40,6 +40,7 @@ GAUSSIAN_RBM = GaussianRBMRun(
     field_mass=2.0,
     hidden_std=1.0,
     gibbs_steps=3,
+    gibbs_sampler="transition",
     steps=60,
     replicas=16,
     init_scale=0.1,

@@ -30,6 +30,9 @@ RUNS = {
     "diverging replicas": run_of(TS_LONG, learning_rate=0.9, batch_size=1, replicas=300),
     "per-replica datasets": run_of(TS_LONG, dataset="per_replica"),
     "gaussian_rbm, some diverge": run_of(RBM_BASE, learning_rate=0.8, replicas=100, steps=300),
+    "gaussian_rbm sweep by sweep, some diverge": run_of(
+        RBM_BASE, gibbs_sampler="sweeps", learning_rate=0.8, replicas=100, steps=300
+    ),
     "dyson": run_of(DYSON_BASE, time_step=0.05, steps=300, snapshot_every=50),
 }
 

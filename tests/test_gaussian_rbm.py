@@ -4,8 +4,9 @@ Model (Aarts, Lucini & Park 2025): ``E = ½ μ² φᵀφ + hᵀh/(2σ_h²) − h
 with kernel ``K = μ² − σ_h² WᵀW``; persistent block-Gibbs chains estimate
 ``K⁻¹`` and ``W ← W + α σ_h² W (C_data − Ĉ_model)`` learns the lattice field
 ``K*``. The exact tests check the two halves of that statement separately (the
-update is the log-likelihood gradient, the chains sample ``K⁻¹``); the learning
-tests check that the whole reaches the targets ``x* = μ² − κ``.
+update is the log-likelihood gradient here, the chains sample ``K⁻¹`` with either
+Gibbs sampler in test_gibbs_samplers.py); the learning tests check that the whole
+reaches the targets ``x* = μ² − κ``.
 
 Every statistical tolerance is 4 standard errors (two-sided false-failure
 probability ~6e-5), with the standard error estimated from replica-level means
@@ -25,12 +26,12 @@ from sgd_dyson.models import gaussian_rbm
 from sgd_dyson.models.gaussian_rbm import (
     GaussianRBMRun,
     _ascent_step,
-    _gibbs_sweeps,
     initial_weights,
     lattice_kernel,
     model_kernel,
     simulate,
     target_gram_eigenvalues,
+    update_normals_shape,
 )
 from sgd_dyson.seeding import REPLICA_BLOCK
 from sgd_dyson.simulation import Snapshots
@@ -84,7 +85,7 @@ def test_targets_are_the_gram_eigenvalues_that_reproduce_the_lattice_kernel(hidd
         np.testing.assert_allclose(targets, [1.0, *np.repeat(pairs, 2), 5.0], rtol=1e-12)
 
 
-# --- Exact pieces: the update is the likelihood gradient, the chains sample K⁻¹ ------------
+# --- Exact pieces: the update is the log-likelihood gradient --------------------------------
 
 
 def gaussian_log_likelihood(weights, data_covariance, mass, hidden_std) -> float:
@@ -134,38 +135,6 @@ def test_update_with_exact_model_covariance_is_the_log_likelihood_gradient_step(
     assert np.abs(numerical).max() > 1e-2  # not a trivial (stationary) point
 
 
-def test_gibbs_chains_sample_the_gaussian_with_covariance_inverse_kernel():
-    # Independent chains at fixed W (one sample each, after 60 sweeps: the chain is the
-    # AR(1) v' = (σ_h²/μ²) WᵀW v + noise, memory ≤ 0.7⁶⁰ ~ 5e-10) are N(0, K⁻¹) samples.
-    # For N such samples the entry C_ij of mean vvᵀ has variance (Σ_ij² + Σ_ii Σ_jj)/N.
-    size, mass, hidden_std, chains_count, sweeps = 4, 3.0, 1.3, 20_000, 60
-    weights = random_weights(size, mass, hidden_std, seed=2)
-    chains = np.full((1, chains_count, size), mass)  # u = μ v, v = 1
-    normals = np.random.default_rng(3).standard_normal((1, sweeps, 2, chains_count, size))
-    _gibbs_sweeps(
-        chains,
-        weights[None],
-        hidden_std / mass,
-        normals,
-        np.empty_like(chains),
-        np.empty((1, size, size)),
-        np.empty((1, size, size)),
-    )
-    visible = chains[0] / mass
-    sample = visible.T @ visible / chains_count
-    covariance = np.linalg.inv(model_kernel(weights, mass, hidden_std))
-    error = np.sqrt(
-        (covariance**2 + np.outer(np.diag(covariance), np.diag(covariance))) / chains_count
-    )
-    rows, cols = np.triu_indices(size)
-    z = bonferroni_z(rows.size)
-    deviation = np.abs(sample - covariance)[rows, cols] / error[rows, cols]
-    assert deviation.max() < z
-    # The check can tell W from Wᵀ (chains built on μ² − σ_h² WWᵀ would be far off).
-    transposed = np.linalg.inv(model_kernel(weights.T, mass, hidden_std))
-    assert (np.abs(sample - transposed)[rows, cols] / error[rows, cols]).max() > 3 * z
-
-
 # --- Reproducibility -------------------------------------------------------------------
 
 
@@ -188,13 +157,14 @@ def test_simulate_differs_between_sweep_points():
     assert not np.array_equal(first.weights, second.weights)
 
 
-def test_simulate_does_not_depend_on_how_steps_are_chunked(monkeypatch):
+@pytest.mark.parametrize("sampler", gaussian_rbm.GIBBS_SAMPLERS)
+def test_simulate_does_not_depend_on_how_steps_are_chunked(monkeypatch, sampler):
     # Chunks of 7 steps (snapshots every 20 do not divide into them) against one chunk
     # per snapshot interval.
-    run = settings(steps=65)
+    run = settings(steps=65, gibbs_sampler=sampler)
     reference = simulate(run)
-    per_step = run.replicas * run.gibbs_steps * 2 * run.batch_size * run.size
-    monkeypatch.setattr(gaussian_rbm, "CHUNK_ELEMENTS", 7 * per_step)
+    per_update = update_normals_shape(sampler, run.gibbs_steps, run.batch_size, run.size)
+    monkeypatch.setattr(gaussian_rbm, "CHUNK_ELEMENTS", 7 * run.replicas * np.prod(per_update))
     assert_same_snapshots(simulate(run), reference)
 
 

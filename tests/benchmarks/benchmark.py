@@ -49,7 +49,17 @@ SNAKEFILE = REPOSITORY / "Snakefile"
 SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 """BLAS settings of every measuring subprocess: the workflow runs one job per core."""
 
-PARTS = ("ours", "loop", "floor", "check", "sgd_ratio", "scaling", "machine", "profile")
+PARTS = (
+    "ours",
+    "loop",
+    "floor",
+    "check",
+    "sgd_ratio",
+    "samplers",
+    "scaling",
+    "machine",
+    "profile",
+)
 
 
 def log(message: str) -> None:
@@ -81,6 +91,7 @@ def run_part(arguments: argparse.Namespace) -> dict:
         "check": measurements.check,
         "profile": measurements.profile,
         "sgd_ratio": measurements.sgd_ratio,
+        "samplers": measurements.gibbs_samplers,
     }
     return part[arguments.part](case)
 
@@ -114,6 +125,9 @@ def compare(case_names: list[str], loop_replicas: int | None) -> list[dict]:
         if CASES[name].sgd_baseline is not None:
             log(f"{name}: against plain SGD …")
             result["sgd_ratio"] = measure("sgd_ratio", case=name)
+        if CASES[name].sampler_comparisons:
+            log(f"{name}: samplers …")
+            result["samplers"] = measure("samplers", case=name)
         results.append(result)
     return results
 
@@ -318,6 +332,7 @@ def comparison_section(results: list[dict]) -> str:
         + "\n".join(notes)
         + "\n\n"
         + targets
+        + samplers_section(results)
         + "\n\n### Consistency checks (small versions of the cases)\n\n"
         + checks
     )
@@ -355,6 +370,7 @@ def targets_section(results: list[dict]) -> str:
             )
         if case.maximum_sgd_ratio is not None:
             rows.append(sgd_ratio_row(case, result["sgd_ratio"]))
+        rows += sampler_target_rows(case, result.get("samplers"))
         met = ours["peak_rss_mb"] < MAXIMUM_PEAK_MB
         rows.append(
             [
@@ -389,6 +405,51 @@ def with_sgd_baselines(case_names: list[str]) -> list[str]:
         chosen += [baseline] if baseline is not None and baseline not in case_names else []
         chosen.append(name)
     return chosen
+
+
+def sampler_target_rows(case, samplers: dict | None) -> list[list]:
+    """Targets rows of the sampler comparison: the transition's speed-up at each |B|."""
+    if samplers is None:
+        return []
+    return [
+        [
+            case.title,
+            f"k-sweep transition ≥ {row['minimum_speed_up']}× sweep by sweep per update "
+            f"at |B| = {row['batch_size']}",
+            f"{row['speed_up']:.2f}×",
+            "met" if row["speed_up"] >= row["minimum_speed_up"] else "**not met**",
+        ]
+        for row in samplers["rows"]
+    ]
+
+
+def samplers_section(results: list[dict]) -> str:
+    """The RBM's update with each Gibbs sampler, timed in one process (`gibbs_samplers`)."""
+    rows = [
+        [
+            CASES[result["case"]].title,
+            row["batch_size"],
+            f"{row['replicas']} × {row['steps']}",
+            f"{1e3 * row['seconds']['sweeps'] / row['steps']:.3f}",
+            f"{1e3 * row['seconds']['transition'] / row['steps']:.3f}",
+            f"{row['speed_up']:.2f}×",
+        ]
+        for result in results
+        if "samplers" in result
+        for row in result["samplers"]["rows"]
+    ]
+    if not rows:
+        return ""
+    rounds = next(result["samplers"]["rounds"] for result in results if "samplers" in result)
+    header = ["case", "|B|", "replicas × updates", "sweeps (ms/update)", "transition (ms/update)"]
+    return (
+        "\n\n### Gibbs samplers of the RBM (one process)\n\n"
+        "The case's point with `gibbs_sampler: sweeps` (2k|B|n normals per update) and "
+        "`transition` (the k sweeps drawn exactly in one step: |B|n normals and one "
+        "Cholesky factorisation per replica), the whole simulate over its updates, final "
+        f"snapshot only; the two alternate and the fastest of {rounds} rounds counts.\n\n"
+        + table([*header, "speed-up"], rows)
+    )
 
 
 def check_section(result: dict) -> str:
@@ -520,7 +581,7 @@ def profile_section(results: list[dict]) -> str:
     parts = [
         "## Where our simulate's time goes (cProfile, by own time)\n\n"
         "NumPy's random methods are Cython functions, which cProfile does not list: their "
-        "time is the own time of their caller (e.g. `_gibbs_normals` is the drawing of "
+        "time is the own time of their caller (e.g. `_chain_normals` is the drawing of "
         "normals, `goe_matrices` and `batch_second_moments` include theirs). Matrix "
         "products written with `@` are likewise counted in the function that writes them."
     ]

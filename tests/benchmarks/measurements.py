@@ -20,7 +20,15 @@ from statistics import NormalDist
 from types import ModuleType
 
 import numpy as np
-from cases import CASES, SCALING_AXES, SEED, Case, scaling_experiment, scaling_point
+from cases import (
+    CASES,
+    SAMPLER_STEPS,
+    SCALING_AXES,
+    SEED,
+    Case,
+    scaling_experiment,
+    scaling_point,
+)
 from reference_loops import (
     LoopRun,
     gaussian_rbm_loop,
@@ -179,29 +187,74 @@ PAIRED_CALLS = 5
 """Calls of each simulate in `sgd_ratio`, alternating."""
 
 
-def sgd_ratio(case_name: str) -> dict:
-    """Time our simulate on an optimiser case and on its plain-SGD twin, alternately.
+def fastest_alternating(runs: dict[str, tuple[str, dict]], calls: int) -> dict[str, float]:
+    """Seconds of the fastest of ``calls`` calls of each ``(model, settings)`` in ``runs``.
 
-    One process, calls alternating between the two (`PAIRED_CALLS` each, in the
-    order SGD, optimiser, optimiser, SGD, …, so that neither is always first),
-    the fastest of each kept: the machine's load varies over seconds, and this
-    way both times see the same load, so their ratio (the cost of the
-    optimiser) does not depend on when each was measured.
+    One process, the calls alternating in the order A B, B A, A B, … so that neither
+    is always first: the machine's load varies over seconds, and this way all see
+    the same load, so their ratio does not depend on when each was measured.
     """
-    case = CASES[case_name]
-    runs = {name: case_settings(CASES[name]) for name in (case.sgd_baseline, case.name)}
-    times = {name: [] for name in runs}
-    for call in range(PAIRED_CALLS):
+    seconds = {name: float("inf") for name in runs}
+    for call in range(calls):
         for name in list(runs) if call % 2 == 0 else list(runs)[::-1]:
             model, settings = runs[name]
             start = time.perf_counter()
             MODELS[model].simulate(settings)
-            times[name].append(time.perf_counter() - start)
+            seconds[name] = min(seconds[name], time.perf_counter() - start)
+    return seconds
+
+
+def sgd_ratio(case_name: str) -> dict:
+    """Time our simulate on an optimiser case and on its plain-SGD twin, alternately
+    (`fastest_alternating`, `PAIRED_CALLS` each): the cost of the optimiser."""
+    case = CASES[case_name]
+    runs = {name: case_settings(CASES[name]) for name in (case.sgd_baseline, case.name)}
+    seconds = fastest_alternating(runs, PAIRED_CALLS)
     return {
-        "sgd_seconds": min(times[case.sgd_baseline]),
-        "seconds": min(times[case.name]),
+        "sgd_seconds": seconds[case.sgd_baseline],
+        "seconds": seconds[case.name],
         "calls": PAIRED_CALLS,
     }
+
+
+SAMPLER_ROUNDS = 3
+"""Rounds of the sampler comparison: the samplers alternate, the fastest round of each counts."""
+
+
+def gibbs_samplers(case_name: str) -> dict:
+    """Time the case's update with each Gibbs sampler at the |B| of its `SamplerComparison`s.
+
+    In one process: for each |B|, the case's point (same replicas, seeds and
+    settings) with ``gibbs_sampler: sweeps`` and ``transition``, `SAMPLER_STEPS`
+    updates each, final snapshot only, timed by `fastest_alternating` over
+    `SAMPLER_ROUNDS` rounds. Time per update: the whole `Model.simulate`
+    (chains, ascent step, divergence checks) over its updates.
+    """
+    case = CASES[case_name]
+    rows = []
+    for comparison in case.sampler_comparisons:
+        changes = {
+            "steps": SAMPLER_STEPS,
+            "snapshot_every": "final",
+            "burn_in": "final",
+            "sweep": [{"learning_rate": [0.1], "batch_size": [comparison.batch_size]}],
+        }
+        runs = {
+            sampler: case_settings(case, {**changes, "gibbs_sampler": sampler})
+            for sampler in ("sweeps", "transition")
+        }
+        seconds = fastest_alternating(runs, SAMPLER_ROUNDS)
+        rows.append(
+            {
+                "batch_size": comparison.batch_size,
+                "replicas": runs["transition"][1]["replicas"],
+                "steps": SAMPLER_STEPS,
+                "seconds": seconds,
+                "speed_up": seconds["sweeps"] / seconds["transition"],
+                "minimum_speed_up": comparison.minimum_speed_up,
+            }
+        )
+    return {"rounds": SAMPLER_ROUNDS, "rows": rows}
 
 
 # --- Consistency checks -----------------------------------------------------------------

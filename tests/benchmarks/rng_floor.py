@@ -4,7 +4,7 @@ For one sweep point these functions draw exactly the random numbers that
 `sgd_dyson.models.teacher_student.simulate` or
 `sgd_dyson.models.gaussian_rbm.simulate` draws (read off
 `teacher_student._BatchSource`, `sampling.batch_second_moments`,
-`sampling.goe_matrices`, `gaussian_rbm._gibbs_normals` and
+`sampling.goe_matrices`, `gaussian_rbm.update_normals_shape` and
 `simulation.gaussian_initial_weights`): the same PCG64 generators, seeded by the
 same `numpy.random.SeedSequence` spawn keys, asked for the same
 distributions in the same chunks, and restarted at the same epochs. They do
@@ -189,11 +189,14 @@ def shared_dataset_draws(settings: dict) -> int:
 def gaussian_rbm_floor(settings: dict) -> FloorRun:
     """Draw every random number of `gaussian_rbm.simulate` for ``settings``.
 
-    Per replica-step: the Gibbs normals, ``gibbs_steps × 2 × |B| × size``
-    (one hidden and one visible half-sweep per Gibbs sweep).
+    Per replica-step: the Gibbs normals of its ``gibbs_sampler``
+    (`gaussian_rbm.update_normals_shape`): ``|B| × size`` for the transition
+    (the default), ``gibbs_steps × 2 × |B| × size`` sweep by sweep.
     """
     n, replicas = settings["size"], settings["replicas"]
-    per_update = (settings["gibbs_steps"], 2, settings["batch_size"], n)
+    per_update = gaussian_rbm.update_normals_shape(
+        settings["gibbs_sampler"], settings["gibbs_steps"], settings["batch_size"], n
+    )
     initial, gibbs = (Stream.INITIAL_WEIGHTS,), (Stream.GIBBS,)
     streams = {
         initial: block_generators(settings, [replicas], initial),

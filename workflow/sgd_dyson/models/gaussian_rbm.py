@@ -21,6 +21,12 @@ with the exact data covariance ``C_data = (K*)⁻¹``. Weights are
 ``(replicas, n, n)`` and chains ``(replicas, |B|, n)`` arrays (row vectors),
 replicas on axis 0; the chains are stored as ``u = μ v``, which makes both
 Gibbs half-sweeps one matmul plus standard normals (`_gibbs_sweeps`).
+
+The ``gibbs_sampler`` draws the ``k = gibbs_steps`` sweeps either sweep by
+sweep (``sweeps``: ``2k × |B| × n`` normals per update) or as the one Gaussian
+transition they compose to (``transition``, the default: ``|B| × n`` normals
+and one Cholesky factorisation per replica, `k_sweep_transition`). The two
+are the same Markov chain in law, not the same numbers.
 """
 
 from dataclasses import dataclass
@@ -35,6 +41,14 @@ from .base import Labels, Model, run_of, sgd_labels, simulated_description
 CHUNK_ELEMENTS = 2**22
 """Upper bound on the elements of one chunk's Gibbs normals (memory)."""
 
+GIBBS_SAMPLERS = ("transition", "sweeps")
+"""How the chains advance by ``gibbs_steps`` sweeps: in one exact step, or sweep by sweep."""
+
+CHOLESKY_SAFETY = 20.0
+"""Cholesky of an n × n positive-definite C runs to completion in floating point if
+``20 n^{3/2} κ₂(C) u < 1`` (u the unit round-off; Higham, *Accuracy and Stability of
+Numerical Algorithms*, 2nd ed., ch. 10), the factor 20 of that bound."""
+
 
 @dataclass(frozen=True)
 class GaussianRBMRun:
@@ -45,6 +59,7 @@ class GaussianRBMRun:
     field_mass: float
     hidden_std: float
     gibbs_steps: int
+    gibbs_sampler: str
     steps: int
     replicas: int
     init_scale: float
@@ -94,12 +109,21 @@ def initial_weights(run: GaussianRBMRun) -> np.ndarray:
     )
 
 
-def _gibbs_normals(generator: np.random.Generator, shape: tuple[int, ...], run: GaussianRBMRun):
-    """Standard normals of ``steps × block`` updates: ``(steps, block, gibbs_steps, 2, |B|, n)``.
+def update_normals_shape(sampler: str, gibbs_steps: int, batch_size: int, size: int):
+    """The standard normals one update draws per replica, by `GIBBS_SAMPLERS` entry.
 
-    Index 0 of the fourth axis drives the hidden half-sweep, 1 the visible one.
+    ``transition``: ``(|B|, n)``, one ``ζ`` per chain (`k_sweep_transition`);
+    ``sweeps``: ``(gibbs_steps, 2, |B|, n)``, index 0 of the second axis driving
+    the hidden half-sweep and 1 the visible one (`_gibbs_sweeps`).
     """
-    return generator.standard_normal((*shape, run.gibbs_steps, 2, run.batch_size, run.size))
+    if sampler == "transition":
+        return (batch_size, size)
+    return (gibbs_steps, 2, batch_size, size)
+
+
+def _chain_normals(generator: np.random.Generator, shape: tuple[int, ...], per_update: tuple):
+    """Normals of ``steps × block`` updates, step-major: ``(steps, block, *per_update)``."""
+    return generator.standard_normal((*shape, *per_update))
 
 
 def _gibbs_sweeps(
@@ -129,6 +153,98 @@ def _gibbs_sweeps(
         hidden += normals[:, sweep, 0]
         np.matmul(hidden, to_visible, out=chains)
         chains += normals[:, sweep, 1]
+
+
+def k_sweep_transition(weights: np.ndarray, coupling: float, sweeps: int):
+    """Mean map ``P`` and noise factor ``U`` of ``sweeps`` block-Gibbs sweeps drawn in one step.
+
+    In the scaled variables of `_gibbs_sweeps` (column vectors) one sweep is
+    ``u ← s² WᵀW u + s Wᵀξ + ξ' = B u + η`` with ``B = s² X``, ``X = WᵀW``, ``s =
+    σ_h/μ`` and ``Cov η = I + B`` (``ξ, ξ'`` independent). ``k`` sweeps compose to
+    ``u ← Bᵏ u + Σ_{j<k} Bʲ η_j``, a Gaussian transition with noise covariance
+
+        C = Σ_{j<k} Bʲ (I + B) Bʲ = Σ_{m<2k} Bᵐ = G (I + Bᵏ),   G = Σ_{j<k} Bʲ
+
+    (B symmetric, and ``B²ʲ(I + B) = B²ʲ + B²ʲ⁺¹``), for any ``X`` and any
+    state of the chain. Where ``K = μ² − σ_h² X`` is positive definite this is
+    ``S − Bᵏ S Bᵏ`` with ``S = (I − B)⁻¹ = μ² K⁻¹``, the chains' stationary
+    covariance ``(μ² − σ_h² X)⁻¹`` in ``v = u/μ`` (one sweep: ``S − BSB = I + B
+    = Cov η``). Every eigenvalue of ``C`` is ``Σ_{m<2k} bᵐ ≥ 1`` (``b ≥ 0``), so
+    ``κ₂(C) ≤ tr C``: replicas with ``tr C`` below the Cholesky bound
+    (`CHOLESKY_SAFETY`) are factored by Cholesky, the others (``K`` far from
+    positive definite: chains growing without bound) by `_spectral_transition`;
+    replicas with non-finite ``X`` get NaN, which `_diverged` then finds.
+
+    ``weights`` ``(R, n, n)``; returns ``P = Bᵏ`` and upper-triangular ``U`` with
+    ``UᵀU = C``, both ``(R, n, n)``. In row form the ``k`` sweeps are
+    ``u ← u P + ζ U`` with ``ζ ~ N(0, I_n)`` per chain (`_transition_step`):
+    ``n`` normals per chain instead of ``2kn``.
+    """
+    scaled = coupling * weights
+    # Contiguous operands: a transposed view takes numpy's slower matmul path.
+    step_map = np.ascontiguousarray(np.swapaxes(scaled, -1, -2)) @ scaled  # B = s² WᵀW
+    mean_map, higher = step_map, np.zeros_like(step_map)  # higher: Σ_{0<j<k} Bʲ
+    for _ in range(sweeps - 1):
+        higher += mean_map
+        mean_map = mean_map @ step_map
+    covariance = higher @ mean_map  # C = (I + higher)(I + Bᵏ)
+    covariance += higher
+    covariance += mean_map
+    size = weights.shape[-1]
+    covariance.reshape(len(covariance), -1)[:, :: size + 1] += 1.0  # + I, on the diagonal view
+    bound = 1.0 / (CHOLESKY_SAFETY * size**1.5 * np.finfo(float).eps / 2)
+    trace = np.trace(covariance, axis1=-2, axis2=-1)
+    factorable = np.isfinite(covariance).all(axis=(1, 2)) & (trace < bound)
+    if factorable.all():  # the usual case: only diverging replicas are beyond the bound
+        return mean_map, _upper_factor(covariance)
+    noise_factor = np.empty_like(covariance)
+    noise_factor[factorable] = _upper_factor(covariance[factorable])
+    rest = ~factorable
+    mean_map[rest], noise_factor[rest] = _spectral_transition(step_map[rest], sweeps)
+    return mean_map, noise_factor
+
+
+def _upper_factor(covariance: np.ndarray) -> np.ndarray:
+    """``U = Lᵀ`` of the Cholesky factor ``L Lᵀ = C`` ``(R, n, n)``, C-contiguous, so ``UᵀU = C``.
+
+    (numpy's ``cholesky(upper=True)`` takes twice as long for these small matrices.)
+    """
+    return np.swapaxes(np.linalg.cholesky(covariance), -1, -2).copy()
+
+
+def _spectral_transition(step_map: np.ndarray, sweeps: int) -> tuple[np.ndarray, np.ndarray]:
+    """`k_sweep_transition` by the eigendecomposition ``B = Q diag(b) Qᵀ``: ``(R', n, n)`` each.
+
+    ``P = Q diag(bᵏ) Qᵀ`` and ``U = diag(√c) Qᵀ`` with ``c = Σ_{m<2k} bᵐ`` (so
+    ``UᵀU = C``), backward stable however ill-conditioned ``C`` is. A replica
+    whose ``B`` is not finite gets NaN in both.
+    """
+    finite = np.isfinite(step_map).all(axis=(1, 2))
+    levels, frame = np.linalg.eigh(np.where(finite[:, None, None], step_map, 0.0))
+    levels = np.maximum(levels, 0.0)  # B = s² WᵀW ⪰ 0; rounding can give −1e-17
+    variances = sum(levels**power for power in range(2 * sweeps))
+    frame_t = np.swapaxes(frame, -1, -2)
+    mean_map = (frame * levels[:, None, :] ** sweeps) @ frame_t
+    noise_factor = np.sqrt(variances)[:, :, None] * frame_t
+    mean_map[~finite] = noise_factor[~finite] = np.nan
+    return mean_map, noise_factor
+
+
+def _transition_step(
+    chains: np.ndarray,
+    mean_map: np.ndarray,
+    noise_factor: np.ndarray,
+    normals: np.ndarray,
+    scratch: np.ndarray,
+) -> None:
+    """``u ← u P + ζ U`` on scaled chains ``(R, |B|, n)`` in place (`k_sweep_transition`).
+
+    ``normals`` ``ζ`` ``(R, |B|, n)``; ``scratch`` ``(R, |B|, n)``. ``P`` is
+    symmetric, so the row form ``u P`` is the column form's ``P u``.
+    """
+    np.matmul(chains, mean_map, out=scratch)
+    np.matmul(normals, noise_factor, out=chains)
+    chains += scratch
 
 
 def _ascent_step(
@@ -177,10 +293,11 @@ def simulate(run: GaussianRBMRun, checkpoint: Checkpoint | None = None) -> Snaps
     """Train ``run.replicas`` RBMs and keep their weights ``W`` at the snapshots.
 
     Every replica has its own initial weights, its own ``|B|`` persistent
-    chains (started at ``v = 1``) and its own Gibbs noise; the steps run in
-    chunks whose normals are drawn at once (step-major, so results do not
-    depend on the chunking). A replica found diverged (`_diverged`) at the end
-    of a chunk is counted, reset to ``W = 0`` with chains at 1 so its numbers
+    chains (started at ``v = 1``) and its own Gibbs noise, drawn for the
+    ``run.gibbs_sampler`` (`update_normals_shape`); the steps run in chunks
+    whose normals are drawn at once (step-major, so results do not depend on
+    the chunking). A replica found diverged (`_diverged`) at the end of a
+    chunk is counted, reset to ``W = 0`` with chains at 1 so its numbers
     cannot overflow, and left out of every snapshot: its numbers are never
     reported as a result. With a ``checkpoint`` the loop saves its state
     (weights, chains, Gibbs streams) every so often and resumes from a
@@ -198,6 +315,7 @@ def simulate(run: GaussianRBMRun, checkpoint: Checkpoint | None = None) -> Snaps
         [noise_stream],
         checkpoint,
     )
+    by_transition = run.gibbs_sampler == "transition"
     hidden = np.empty_like(chains)
     to_hidden = np.empty_like(weights)
     to_visible = np.empty_like(weights)
@@ -205,13 +323,19 @@ def simulate(run: GaussianRBMRun, checkpoint: Checkpoint | None = None) -> Snaps
     gradient = np.empty_like(weights)
     rate = run.learning_rate * run.hidden_std**2
     coupling = run.hidden_std / run.mass
-    per_step = replicas * run.gibbs_steps * 2 * batch * size
-    max_chunk = max(1, CHUNK_ELEMENTS // per_step)
+    per_update = update_normals_shape(run.gibbs_sampler, run.gibbs_steps, batch, size)
+    max_chunk = max(1, CHUNK_ELEMENTS // (replicas * int(np.prod(per_update))))
     for first, end in trajectory.remaining_chunks(None, max_chunk):
-        normals = noise_stream.sample(partial(_gibbs_normals, run=run), end - first)
+        normals = noise_stream.sample(partial(_chain_normals, per_update=per_update), end - first)
         with np.errstate(over="ignore", invalid="ignore"):
             for t in range(end - first):
-                _gibbs_sweeps(chains, weights, coupling, normals[t], hidden, to_hidden, to_visible)
+                if by_transition:
+                    mean_map, noise_factor = k_sweep_transition(weights, coupling, run.gibbs_steps)
+                    _transition_step(chains, mean_map, noise_factor, normals[t], hidden)
+                else:
+                    _gibbs_sweeps(
+                        chains, weights, coupling, normals[t], hidden, to_hidden, to_visible
+                    )
                 _ascent_step(
                     weights, chains, 1.0 / run.mass, data_covariance, rate, moment, gradient
                 )
@@ -241,22 +365,33 @@ class GaussianRBM(Model):
     chunk_elements = CHUNK_ELEMENTS
 
     def step_elements(self, experiment: dict, point: dict) -> int:
-        """The Gibbs normals of one update: replicas × gibbs_steps × 2 × |B| × n."""
-        return (
-            experiment["replicas"]
-            * experiment["gibbs_steps"]
-            * 2
-            * point["batch_size"]
-            * experiment["size"]
+        """The Gibbs normals of one update: replicas × `update_normals_shape`."""
+        per_update = update_normals_shape(
+            experiment["gibbs_sampler"],
+            experiment["gibbs_steps"],
+            point["batch_size"],
+            experiment["size"],
         )
+        return experiment["replicas"] * int(np.prod(per_update))
 
     def extra_elements(self, experiment: dict, point: dict) -> int:
         """The persistent chains and the hidden units: 2 × replicas × |B| × n."""
         return 2 * experiment["replicas"] * point["batch_size"] * experiment["size"]
 
     def work(self, experiment: dict, point: dict) -> float:
-        """`Model.work` times Gibbs sweeps × |B|: the persistent chains dominate the cost."""
-        return super().work(experiment, point) * experiment["gibbs_steps"] * point["batch_size"]
+        """`Model.work` times the Gibbs work per update, in sweeps of one chain.
+
+        Sweep by sweep: ``gibbs_steps × |B|``. The transition: ``(|B| + (k + 1) n)/2``
+        with ``k = gibbs_steps`` — a chain's step draws ``n`` normals instead of a
+        sweep's ``2n`` (same two products), and the factorisation's ``k + 1``
+        products of ``n × n`` matrices are ``(k + 1) n`` chains' products.
+        """
+        sweeps, batch = experiment["gibbs_steps"], point["batch_size"]
+        if experiment["gibbs_sampler"] == "transition":
+            per_update = (batch + (sweeps + 1) * experiment["size"]) / 2
+        else:
+            per_update = sweeps * batch
+        return super().work(experiment, point) * per_update
 
     def targets(self, experiment: dict) -> list[float]:
         """``sqrt(x*)`` of the target eigenvalues of ``X = WᵀW`` (`target_gram_eigenvalues`)."""
