@@ -318,22 +318,22 @@ class GaussianRBM(Model):
         samples = experiment["theory"]["samples"]
         seed = seed_sequence(root_seed, point_seed(name, "paper_settings"), 0, 0, Stream.THEORY)
         generator = np.random.default_rng(seed)
+        training = _training(settings, rbm_theory.PAPER_RATE, rbm_theory.PAPER_BATCH)
+        paper_settings = rbm_theory.PAPER_SETTINGS
         slope = rbm_theory.predicted_slope(
-            levels,
-            clusters,
-            _training(settings, 0.1, 16),
-            rbm_theory.PAPER_SETTINGS,
-            samples,
-            generator,
+            levels, clusters, training, paper_settings, samples, generator
         )
-        limits = rbm_theory.continuum_pair_slopes(levels, clusters, _training(settings, 0.1, 16))
+        limits = rbm_theory.continuum_pair_slopes(levels, clusters, training)
+        paper, paper_error = rbm_theory.PAPER_SLOPE
+        rates, batches = rbm_theory.PAPER_RATES, rbm_theory.PAPER_BATCHES
         return (
-            f"Theory at the paper's eleven settings (α = 0.01–0.1 at |B| = 16, |B| = 4–64 at "
-            f"α = 0.1): a line through the predicted pairs' ⟨S⟩ has slope {slope:.3f} (the "
-            f"paper's fit: 2.275 ± 0.033). As α/|B| → 0 the pairs' slopes tend to "
-            f"√(2π (1 + ρ)/(1 − ρ)) = {limits.min():.3f}–{limits.max():.3f}, ρ the lag "
-            f"correlation of their chains (√(2π) = {np.sqrt(2 * np.pi):.3f} for chains that "
-            "forget between updates)."
+            f"Theory at the paper's {len(paper_settings)} settings (α = {min(rates):g}–"
+            f"{max(rates):g} at |B| = {rbm_theory.PAPER_BATCH}, |B| = {min(batches)}–"
+            f"{max(batches)} at α = {rbm_theory.PAPER_RATE:g}): a line through the predicted "
+            f"pairs' ⟨S⟩ has slope {slope:.3f} (the paper's fit: {paper} ± {paper_error}). As "
+            f"α/|B| → 0 the pairs' slopes tend to √(2π (1 + ρ)/(1 − ρ)) = {limits.min():.3f}–"
+            f"{limits.max():.3f}, ρ the lag correlation of their chains (√(2π) = "
+            f"{np.sqrt(2 * np.pi):.3f} for chains that forget between updates)."
         )
 
     def labels(self, experiment: dict) -> Labels:
