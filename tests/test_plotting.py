@@ -1146,6 +1146,18 @@ def test_centres_figure_draws_relative_offsets_per_cluster(many_clusters):
     assert set(zero.get_ydata()) == {0.0}
 
 
+def test_centres_figure_marks_the_theorys_centre_of_each_point_and_cluster(many_clusters):
+    scaling = many_clusters["scaling"].copy()
+    assert not theory_markers(draw("centres", many_clusters).axes[0])
+    scaling["center_theory"] = scaling["target"] * (1 - 2 * scaling["ratio"])
+    scaling["center_theory_err"] = 1e-4
+    (axes,) = draw("centres", {**many_clusters, "scaling": scaling}).axes
+    (crosses,) = theory_markers(axes)
+    ok = scaling[scaling["status"] == "ok"]
+    np.testing.assert_allclose(np.sort(crosses.get_xdata()), np.sort(ok["ratio"]))
+    np.testing.assert_allclose(crosses.get_ydata(), -2 * np.asarray(crosses.get_xdata()))
+
+
 def test_centres_figure_of_the_dyson_model(dyson):
     figure = draw("centres", dyson)
     (axes,) = figure.axes

@@ -79,6 +79,22 @@ def test_theory_agreement_is_the_mean_squared_residual_of_ok_points():
     assert np.isnan(theory_agreement(scaling.iloc[2:])[0])
 
 
+def test_centres_agreement_is_the_mean_squared_centre_residual_and_missing_without_a_theory():
+    scaling = pd.DataFrame(
+        {
+            "point": ["a", "b", "c"],
+            "status": ["ok", "ok", "diverged"],
+            "residual": 1.0,
+            "residual_center": [2.0, 0.0, 9.0],
+        }
+    )
+    assert theory_agreement(scaling, "residual_center") == (2.0, 2)
+    assert np.isnan(theory_agreement(scaling.drop(columns="residual_center"), "residual_center")[0])
+    row = summary_row({**toy_experiment("toy"), "scaling": scaling})
+    assert row["centres Σr²/n"] == "2.00 (2 points)"
+    assert summary_row(toy_experiment("toy"))["centres Σr²/n"] == "–"
+
+
 def exponents(*rows) -> pd.DataFrame:
     """A scaling_exponents table of ``(cluster, p, p error, q, q error, χ²/dof, points)`` rows."""
     columns = [
@@ -179,13 +195,28 @@ class TrainedToyModel(ToyModel):
 
 
 def test_the_front_page_rule_takes_title_and_scale_from_the_model_and_the_optimiser():
-    settings = front_page_stage.settings("toy run", ToyModel(), {"amplitude": 2})
-    expected = {"name": "toy run", "title": "toy model", "optimizer": None, "scale": "√(2 T)"}
+    settings = front_page_stage.settings("toy run", ToyModel(), {"amplitude": 2}, 7)
+    expected = {
+        "name": "toy run",
+        "title": "toy model",
+        "optimizer": None,
+        "scale": "√(2 T)",
+        "model": "toy",
+        "experiment": {"amplitude": 2},
+        "root_seed": 7,
+    }
     assert settings == expected  # a temperature, no learning rate: nothing is trained
     trained = TrainedToyModel()
-    assert front_page_stage.settings("toy run", trained, {"amplitude": 2})["optimizer"] == "sgd"
+    assert front_page_stage.settings("toy run", trained, {"amplitude": 2}, 7)["optimizer"] == "sgd"
     adam = {"amplitude": 2, "optimizer": {"name": "adam", "beta1": 0.9}}
-    assert front_page_stage.settings("toy run", trained, adam)["optimizer"] == "adam"
+    assert front_page_stage.settings("toy run", trained, adam, 7)["optimizer"] == "adam"
+
+
+def test_the_front_page_prints_a_models_theory_remark_under_its_heading():
+    page = front_page([{**toy_experiment("toy"), "theory_remark": "Slope 2.3 < 2.5 & more."}])
+    heading = page.split('<h3 id="front-toy">')[1]
+    assert heading.split("</h3>")[1].startswith("\n<p>Slope 2.3 &lt; 2.5 &amp; more.</p>")
+    assert "<p></p>" not in front_page([toy_experiment("toy")])
 
 
 def test_the_front_page_stage_reads_each_experiments_tables_and_figures(tmp_path):

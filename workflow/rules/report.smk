@@ -37,7 +37,7 @@ rule front_page:
         runtime=runtime(5),
     params:
         experiments=[
-            front_page.settings(name, model_of(name), experiment)
+            front_page.settings(name, model_of(name), experiment, config["seed"])
             for name, experiment in EXPERIMENTS.items()
         ],
         unfinished=UNFINISHED,

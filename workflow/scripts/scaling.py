@@ -89,7 +89,7 @@ pages = {
     ),
     "residuals_table": table_page(
         f"{experiment}: residuals against the theory",
-        {"⟨S⟩ against the exact and the continuum theory": numbers_display(residuals)},
+        {"⟨S⟩ and centres against the theory": numbers_display(residuals)},
         note="" if scaling["mean_spacing_theory"].notna().any() else "This model has no theory.",
     ),
 }

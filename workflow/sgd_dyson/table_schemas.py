@@ -265,6 +265,27 @@ SCHEMAS: dict[str, list[Column]] = {
         Column("mean_spacing_continuum", pa.float64(), "observable", "continuum-limit ⟨S⟩"),
         Column("residual", pa.float64(), "1", "(⟨S⟩ − theory)/error, errors added in quadrature"),
         Column("residual_continuum", pa.float64(), "1", "(⟨S⟩ − continuum)/error"),
+        Column(
+            "center_theory",
+            pa.float64(),
+            "observable",
+            "predicted cluster centre x0 (theory)",
+            added=("0.3.0", None),
+        ),
+        Column(
+            "center_theory_err",
+            pa.float64(),
+            "observable",
+            "its Monte-Carlo error",
+            added=("0.3.0", None),
+        ),
+        Column(
+            "residual_center",
+            pa.float64(),
+            "1",
+            "(x0 − theory)/error of the centre, errors added in quadrature",
+            added=("0.3.0", None),
+        ),
     ],
     "phase_replica": [
         Column("point", pa.string(), "", "point id (a cell of the phase diagram)"),

@@ -280,6 +280,11 @@ class Model:
             center, moments, settings["samples"], generator, settings["observable"]
         )
 
+    def theory_remark(self, name: str, experiment: dict, root_seed: int) -> str:
+        """A sentence on the theory that the front page prints under the experiment ``name``
+        (computed in the front-page job, since it may take seconds); none by default."""
+        return ""
+
     def labels(self, experiment: dict) -> Labels:
         """How figures, captions and the report name this experiment's quantities."""
         raise NotImplementedError

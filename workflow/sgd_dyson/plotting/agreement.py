@@ -22,6 +22,7 @@ from .layout import (
 from .registry import CaptionContext, FigureData, figure, sentences
 from .selection import cluster_table, finite, pair_statistics
 from .series import (
+    draw_theory,
     ratio_axis,
     ratio_colours,
     ratio_legend_handles,
@@ -179,6 +180,9 @@ def centres_caption(context: CaptionContext) -> str:
         f"errors δx0/target, against {labels.ratio_name}, one colour and marker per cluster, "
         "points without diverged replicas only; the solid line is centre = target.",
         "Relative offsets put clusters of different targets on one axis.",
+        "Small black crosses, where the model has a theory: its predicted centres."
+        if labels.theory_note
+        else "",
         labels.centres_note,
     )
 
@@ -190,7 +194,9 @@ def centres_figure(data: FigureData) -> Figure:
     ``(x0 − target)/target`` with error ``δx0/target``, x0 the β = 1
     Coulomb-gas centre of each cluster (the mean, for a single level), one
     series per cluster (colour and marker), ok points only, with the zero
-    line. Relative offsets put clusters of different targets on one axis.
+    line. Relative offsets put clusters of different targets on one axis. Where the
+    table has the theory's centre ``center_theory``, it is drawn as a small black
+    cross (`series.draw_theory`) at each (point, cluster).
     """
     scaling = data.scaling
     usable = scaling[(scaling["status"] == "ok") & np.isfinite(scaling["center"])]
@@ -213,6 +219,14 @@ def centres_figure(data: FigureData) -> Figure:
             capsize=2,
             label=cluster.label,
         )
+    predicted = usable[finite(usable, "center_theory")]
+    scale = np.where(predicted["target"] != 0, np.abs(predicted["target"]), 1.0)
+    draw_theory(
+        axes,
+        predicted["ratio"],
+        (predicted["center_theory"] - predicted["target"]) / scale,
+        "theory",
+    )
     axes.axhline(0.0, color="k", linewidth=0.8, label="centre = target")
     ratios = (usable if len(usable) else scaling)["ratio"]
     axes.set_xlim(0, 1.08 * ratios.max())

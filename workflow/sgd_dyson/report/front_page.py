@@ -36,8 +36,8 @@ INTRODUCTION = (
     "scaling variable √(α/|B| × A): the slope <em>a</em> of the weighted line through "
     "the origin, its χ²/dof, the slope of the continuum theory (√π for a pair in a "
     "Coulomb gas, or the continuum limit of the model's stationary theory), and the "
-    "agreement Σr²/n of the measured ⟨S⟩ with the exact stationary theory "
-    "(≈ 1 when theory and errors are right).</p>"
+    "agreement Σr²/n of the measured ⟨S⟩ and of the cluster centres with the exact "
+    "stationary theory (≈ 1 when theory and errors are right).</p>"
     "<p>Which scaling rule holds: where the sweep varies both α and |B|, the exponents "
     "<em>p</em> and <em>q</em> of ⟨S⟩ = c α<sup>p</sup> |B|<sup>−q</sup> (weighted least "
     "squares on log ⟨S⟩, one cluster), next to the linear rule of SGD (p = q = ½: ⟨S⟩ "
@@ -94,13 +94,16 @@ def exponent_columns(scaling_exponents: pd.DataFrame) -> dict:
     return columns | {f"{rule} rule (p, q)": rule_values(rule) for rule in SCALING_RULES}
 
 
-def theory_agreement(scaling: pd.DataFrame) -> tuple[float, int]:
-    """``(Σ r² / n, n)`` of the standardised residuals ``r`` of ⟨S⟩ against the exact theory.
+def theory_agreement(scaling: pd.DataFrame, column: str = "residual") -> tuple[float, int]:
+    """``(Σ r² / n, n)`` of the standardised residuals ``r`` against the exact theory.
 
-    Over the ok rows that have a prediction; ``(nan, 0)`` without any. For a
-    correct theory and correct errors ``Σ r²/n`` is about 1 (± sqrt(2/n)).
+    ``column`` ``residual`` (of ⟨S⟩) or ``residual_center`` (of the centres), over the
+    ok rows that have a prediction; ``(nan, 0)`` without any. For a correct theory
+    and correct errors ``Σ r²/n`` is about 1 (± sqrt(2/n)).
     """
-    residuals = scaling.loc[scaling["status"] == "ok", "residual"].dropna()
+    if column not in scaling:
+        return np.nan, 0
+    residuals = scaling.loc[scaling["status"] == "ok", column].dropna()
     if residuals.empty:
         return np.nan, 0
     return float(np.mean(residuals**2)), len(residuals)
@@ -113,7 +116,7 @@ def summary_row(experiment: dict) -> dict:
     ``experiment`` as `front_page` takes it. The headline line
     (`headline_line`) gives the slope ± error, χ²/dof, points and its
     ``continuum_slope`` (``–`` where none is known); `theory_agreement` the
-    exact theory's Σr²/n; `exponent_columns` the fitted p and q with the
+    exact theory's Σr²/n of ⟨S⟩ and of the centres; `exponent_columns` the fitted p and q with the
     rules' values; the points excluded because replicas diverged are
     counted, those excluded as not stationary (status ``non_stationary``) named.
     """
@@ -122,6 +125,7 @@ def summary_row(experiment: dict) -> dict:
     non_stationary = sorted(scaling.loc[scaling["status"] == "non_stationary", "point"].unique())
     line = headline_line(experiment["scaling_fit"])
     chi2, predicted = theory_agreement(scaling)
+    centres_chi2, centres = theory_agreement(scaling, "residual_center")
     row = {
         "experiment": experiment["name"],
         "model": experiment["title"],
@@ -132,6 +136,7 @@ def summary_row(experiment: dict) -> dict:
         "points": 0,
         "continuum theory": MISSING,
         "exact theory Σr²/n": f"{chi2:.2f} ({predicted} points)" if predicted else MISSING,
+        "centres Σr²/n": f"{centres_chi2:.2f} ({centres} points)" if centres else MISSING,
         **exponent_columns(experiment["scaling_exponents"]),
         "excluded (diverged)": scaling.loc[diverged, "point"].nunique(),
         "excluded (non-stationary)": ", ".join(non_stationary) or MISSING,
@@ -188,7 +193,8 @@ def front_page(
     its ``optimizer``'s name (None without one), the ``scale`` label of its scaling variable
     (`Labels.scale`), its ``scaling``, ``scaling_fit`` and
     ``scaling_exponents`` tables, and the PNG bytes of its
-    ``scaling_png`` and ``flow_png`` figures. ``unfinished`` names the
+    ``scaling_png`` and ``flow_png`` figures, and optionally a ``theory_remark`` printed
+    under its heading (`Model.theory_remark`). ``unfinished`` names the
     experiments left out of a partial report (`unfinished_notice`).
     """
     rows = [summary_row(experiment) for experiment in experiments]
@@ -206,6 +212,9 @@ def front_page(
         parts += [
             f'<h3 id="front-{name}">{name}: a = {html.escape(row[SLOPE])}'
             f" ({html.escape(row['model'])})</h3>",
+            f"<p>{html.escape(experiment['theory_remark'])}</p>"
+            if experiment.get("theory_remark")
+            else "",
             image(experiment["scaling_png"], f"{experiment['name']}: ⟨S⟩ against the scale"),
             image(experiment["flow_png"], f"{experiment['name']}: eigenvalue flow"),
         ]

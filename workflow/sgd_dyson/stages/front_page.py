@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 
-from ..models import Model
+from ..models import MODELS, Model
 from ..report.front_page import front_page
 from ..tables import atomic_path, read_table
 
@@ -20,13 +20,16 @@ DEFAULT_OPTIMIZER = {"name": "sgd"}
 """The optimiser of an experiment whose config names none: plain SGD."""
 
 
-def settings(name: str, model: Model, experiment: dict) -> dict:
-    """The front page's param of one experiment: its name, model title, optimiser and scale.
+def settings(name: str, model: Model, experiment: dict, root_seed: int) -> dict:
+    """The front page's param of one experiment: its name, model title, optimiser and scale,
+    and what its theory remark reads.
 
     ``optimizer`` is the name of the experiment's ``optimizer`` (plain SGD
     where the config has none), or None for a model without a learning rate
     (the Dyson process is not trained); ``scale`` the label of the scaling
-    variable (`Labels.scale` of the model for this validated ``experiment``).
+    variable (`Labels.scale` of the model for this validated ``experiment``);
+    ``model``, ``experiment`` and ``root_seed`` what `theory_remarks` passes to
+    `Model.theory_remark`.
     """
     trained = "learning_rate" in model.parameters
     return {
@@ -34,7 +37,18 @@ def settings(name: str, model: Model, experiment: dict) -> dict:
         "title": model.title,
         "optimizer": experiment.get("optimizer", DEFAULT_OPTIMIZER)["name"] if trained else None,
         "scale": model.labels(experiment).scale,
+        "model": model.name,
+        "experiment": experiment,
+        "root_seed": root_seed,
     }
+
+
+def theory_remark(settings: dict) -> str:
+    """`Model.theory_remark` of one experiment's `settings` ("" without ``model``)."""
+    if "model" not in settings:
+        return ""
+    model = MODELS[settings["model"]]
+    return model.theory_remark(settings["name"], settings["experiment"], settings["root_seed"])
 
 
 def read_experiments(
@@ -45,7 +59,8 @@ def read_experiments(
     scaling_png: Sequence[str | PathLike],
     flow_png: Sequence[str | PathLike],
 ) -> list[dict]:
-    """The experiments as `front_page` takes them: each one's `settings` and its files read.
+    """The experiments as `front_page` takes them: each one's `settings`, its files read
+    and its `theory_remark`.
 
     The six sequences run in the same order, one entry per experiment: the
     scaling, scaling_fit and scaling_exponents tables (Parquet) and the PNG
@@ -62,6 +77,7 @@ def read_experiments(
             "scaling_exponents": read_table(exponents_file, "scaling_exponents"),
             "scaling_png": Path(scaling_figure).read_bytes(),
             "flow_png": Path(flow_figure).read_bytes(),
+            "theory_remark": theory_remark(experiment),
         }
         for (
             experiment,

@@ -69,7 +69,8 @@ def scaling_table(
     ``amplitude`` names how the noise amplitude follows from the point
     (`amplitudes`); ``scale = sqrt(ratio × amplitude)``. With a ``theory``
     table (`theory.table` of every point) the exact and continuum predictions
-    join, with standardised residuals of ⟨S⟩ against each. ``continuum``
+    join, with standardised residuals of ⟨S⟩ against each and of the centre against the
+    exact one. ``continuum``
     (`models.base.CONTINUUM_KINDS` or None) says where ``continuum_slope``
     comes from (`continuum_slopes`). Every point must have the same clusters
     (levels per cluster).
@@ -104,13 +105,17 @@ def scaling_table(
             table["mean_spacing_continuum"],
             table.pop("mean_spacing_continuum_err"),
         )
+        table["residual_center"] = standardised_residual(
+            table["center"], table["center_err"], table["center_theory"], table["center_theory_err"]
+        )
     table["continuum_slope"] = continuum_slopes(table, continuum, observable)
     table = table.reindex(columns=column_names("scaling"))
     return table.sort_values(["cluster", "ratio", "point"], ignore_index=True)
 
 
 def _theory_columns(theory: pd.DataFrame) -> pd.DataFrame:
-    """The theory's ⟨S⟩ and σ per (point, cluster): exact and continuum side by side."""
+    """The theory's ⟨S⟩, σ and centre per (point, cluster): exact and continuum ⟨S⟩ side by
+    side."""
     stable = theory[theory["status"] == "ok"]
     exact = stable[stable["prediction"] == "exact"].set_index(["point", "cluster"])
     continuum = stable[stable["prediction"] == "continuum"].set_index(["point", "cluster"])
@@ -120,6 +125,8 @@ def _theory_columns(theory: pd.DataFrame) -> pd.DataFrame:
             "mean_spacing_theory_err": exact["mean_spacing_err"],
             "sigma_theory": exact["sigma"],
             "sigma_theory_err": exact["sigma_err"],
+            "center_theory": exact["center"],
+            "center_theory_err": exact["center_err"],
         }
     ).join(
         continuum[["mean_spacing", "mean_spacing_err"]].rename(
@@ -140,16 +147,22 @@ RESIDUAL_COLUMNS = [
     "mean_spacing_continuum",
     "residual",
     "residual_continuum",
+    "center",
+    "center_err",
+    "center_theory",
+    "residual_center",
 ]
 
 
 def residual_table(scaling: pd.DataFrame) -> pd.DataFrame:
-    """Per-point standardised residuals of ⟨S⟩ against the exact theory and the continuum.
+    """Per-point standardised residuals of ⟨S⟩ against the exact theory and the continuum,
+    and of the centre against the exact theory.
 
-    The rows of the scaling table with a theory (status ok, clusters of at
-    least two levels), for the report.
+    The rows of the scaling table with a theory (status ok; a single level has a centre
+    but no ⟨S⟩), for the report.
     """
-    rows = scaling[(scaling["status"] == "ok") & scaling["mean_spacing_theory"].notna()]
+    predicted = scaling["mean_spacing_theory"].notna() | scaling["center_theory"].notna()
+    rows = scaling[(scaling["status"] == "ok") & predicted]
     return rows[RESIDUAL_COLUMNS].sort_values(["cluster", "ratio", "point"], ignore_index=True)
 
 

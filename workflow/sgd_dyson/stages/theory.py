@@ -51,7 +51,8 @@ def table(settings: dict, point: dict) -> pd.DataFrame:
     weights around the teacher with the exact stationary covariance of online
     SGD, O(α) and multiplicative mini-batch terms included, and its continuum
     limit; for the Dyson model the exact GOE law, both rows equal; for a
-    network the linearised law at the teacher), sampled ``samples`` times
+    network the linearised law at the teacher; for the Gaussian RBM the Gaussian
+    closure of ``X = WᵀW`` of `rbm_theory` and its α → 0 limit), sampled ``samples`` times
     (seeded by the point) and analysed like the measurements, layer by layer
     (`theory.layered_cluster_statistics`). Where there is no prediction the
     rows' status says why: ``unstable`` (no stationary state), or the
