@@ -22,6 +22,7 @@ import pytest
 from model_runs import GAUSSIAN_RBM as BASE
 from model_runs import simulated
 
+from sgd_dyson.gibbs_chains import GIBBS_SAMPLERS, update_normals_shape
 from sgd_dyson.models import gaussian_rbm
 from sgd_dyson.models.gaussian_rbm import (
     GaussianRBMRun,
@@ -31,7 +32,6 @@ from sgd_dyson.models.gaussian_rbm import (
     model_kernel,
     simulate,
     target_gram_eigenvalues,
-    update_normals_shape,
 )
 from sgd_dyson.seeding import REPLICA_BLOCK
 from sgd_dyson.simulation import Snapshots
@@ -157,7 +157,7 @@ def test_simulate_differs_between_sweep_points():
     assert not np.array_equal(first.weights, second.weights)
 
 
-@pytest.mark.parametrize("sampler", gaussian_rbm.GIBBS_SAMPLERS)
+@pytest.mark.parametrize("sampler", GIBBS_SAMPLERS)
 def test_simulate_does_not_depend_on_how_steps_are_chunked(monkeypatch, sampler):
     # Chunks of 7 steps (snapshots every 20 do not divide into them) against one chunk
     # per snapshot interval.

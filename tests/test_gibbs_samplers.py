@@ -1,9 +1,9 @@
 """The Gaussian RBM's two Gibbs samplers: k sweeps one by one, and the k-sweep transition.
 
-In the scaled variables ``u = μ v`` of `gaussian_rbm._gibbs_sweeps` one block-Gibbs
+In the scaled variables ``u = μ v`` of `gibbs_chains.gibbs_sweeps` one block-Gibbs
 sweep is ``u ← B u + η`` with ``B = s² WᵀW`` (``s = σ_h/μ``) and ``Cov η = I + B``;
 ``k`` sweeps compose to the Gaussian transition ``u ← Bᵏ u + ζ`` with ``Cov ζ =
-Σ_{j<k} Bʲ (I + B) Bʲ`` (`gaussian_rbm.k_sweep_transition`), whose stationary
+Σ_{j<k} Bʲ (I + B) Bʲ`` (`gibbs_chains.k_sweep_transition`), whose stationary
 covariance is ``μ² (μ² − σ_h² WᵀW)⁻¹``. The exact tests read the affine map of the
 sweep-by-sweep code off the code itself (unit inputs) and compare the transition's
 with it to round-off; the statistical tests compare chains and whole training runs.
@@ -21,15 +21,14 @@ import pytest
 from model_runs import GAUSSIAN_RBM as BASE
 from test_gaussian_rbm import pair_levels, random_weights
 
-from sgd_dyson.models.gaussian_rbm import (
+from sgd_dyson.gibbs_chains import (
     CHOLESKY_SAFETY,
     GIBBS_SAMPLERS,
-    _gibbs_sweeps,
-    _transition_step,
+    gibbs_sweeps,
     k_sweep_transition,
-    model_kernel,
-    simulate,
+    transition_step,
 )
+from sgd_dyson.models.gaussian_rbm import model_kernel, simulate
 from sgd_dyson.spectra import gram_eigenvalues
 
 from tolerances import bonferroni_z
@@ -39,7 +38,7 @@ COUPLING = HIDDEN_STD / MASS
 
 
 def composed_sweeps(weights: np.ndarray, sweeps: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(M, C)`` of ``sweeps`` calls of `_gibbs_sweeps`: ``u ← M u + noise``, ``Cov = C``.
+    """``(M, C)`` of ``sweeps`` calls of `gibbs_sweeps`: ``u ← M u + noise``, ``Cov = C``.
 
     The sweeps are affine in the chain and the normals, so both are read off the
     code with unit inputs: chains ``e_i`` and no noise give the rows of ``Mᵀ``;
@@ -50,7 +49,7 @@ def composed_sweeps(weights: np.ndarray, sweeps: int) -> tuple[np.ndarray, np.nd
 
     def swept(chains: np.ndarray, normals: np.ndarray) -> np.ndarray:
         scratch = (np.empty_like(chains), np.empty((1, size, size)), np.empty((1, size, size)))
-        _gibbs_sweeps(chains, weights[None], COUPLING, normals, *scratch)
+        gibbs_sweeps(chains, weights[None], COUPLING, normals, *scratch)
         return chains[0]
 
     mean_rows = swept(np.eye(size)[None], np.zeros((1, sweeps, 2, size, size)))
@@ -144,12 +143,12 @@ def advanced_chains(sampler: str, weights: np.ndarray, updates: int, sweeps: int
     if sampler == "sweeps":
         normals = generator.standard_normal((1, updates * sweeps, 2, count, size))
         scratch = (np.empty_like(chains), np.empty((1, size, size)), np.empty((1, size, size)))
-        _gibbs_sweeps(chains, weights[None], COUPLING, normals, *scratch)
+        gibbs_sweeps(chains, weights[None], COUPLING, normals, *scratch)
     else:
         mean_map, noise_factor = k_sweep_transition(weights[None], COUPLING, sweeps)
         for _ in range(updates):
             normals = generator.standard_normal(chains.shape)
-            _transition_step(chains, mean_map, noise_factor, normals, np.empty_like(chains))
+            transition_step(chains, mean_map, noise_factor, normals, np.empty_like(chains))
     return chains[0]
 
 

@@ -581,7 +581,7 @@ def profile_section(results: list[dict]) -> str:
     parts = [
         "## Where our simulate's time goes (cProfile, by own time)\n\n"
         "NumPy's random methods are Cython functions, which cProfile does not list: their "
-        "time is the own time of their caller (e.g. `_chain_normals` is the drawing of "
+        "time is the own time of their caller (e.g. `chain_normals` is the drawing of "
         "normals, `goe_matrices` and `batch_second_moments` include theirs). Matrix "
         "products written with `@` are likewise counted in the function that writes them."
     ]

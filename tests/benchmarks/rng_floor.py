@@ -4,7 +4,7 @@ For one sweep point these functions draw exactly the random numbers that
 `sgd_dyson.models.teacher_student.simulate` or
 `sgd_dyson.models.gaussian_rbm.simulate` draws (read off
 `teacher_student._BatchSource`, `sampling.batch_second_moments`,
-`sampling.goe_matrices`, `gaussian_rbm.update_normals_shape` and
+`sampling.goe_matrices`, `gibbs_chains.update_normals_shape` and
 `simulation.gaussian_initial_weights`): the same PCG64 generators, seeded by the
 same `numpy.random.SeedSequence` spawn keys, asked for the same
 distributions in the same chunks, and restarted at the same epochs. They do
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sgd_dyson import networks
+from sgd_dyson import gibbs_chains, networks
 from sgd_dyson.models import gaussian_rbm, teacher_student
 from sgd_dyson.models.base import run_of
 from sgd_dyson.network_data import learnable_views, step_elements
@@ -190,11 +190,11 @@ def gaussian_rbm_floor(settings: dict) -> FloorRun:
     """Draw every random number of `gaussian_rbm.simulate` for ``settings``.
 
     Per replica-step: the Gibbs normals of its ``gibbs_sampler``
-    (`gaussian_rbm.update_normals_shape`): ``|B| × size`` for the transition
+    (`gibbs_chains.update_normals_shape`): ``|B| × size`` for the transition
     (the default), ``gibbs_steps × 2 × |B| × size`` sweep by sweep.
     """
     n, replicas = settings["size"], settings["replicas"]
-    per_update = gaussian_rbm.update_normals_shape(
+    per_update = gibbs_chains.update_normals_shape(
         settings["gibbs_sampler"], settings["gibbs_steps"], settings["batch_size"], n
     )
     initial, gibbs = (Stream.INITIAL_WEIGHTS,), (Stream.GIBBS,)

@@ -7,4 +7,4 @@ random-matrix formulas (`distributions`), statistics and fits (`statistics`,
 stages hand over (`tables`) and the figures (`plotting`).
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
