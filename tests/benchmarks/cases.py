@@ -283,6 +283,9 @@ def scaling_experiment(axis: str, value: int) -> dict:
 DAG_GRIDS = {100: (5, 5, 4), 1000: (10, 10, 10), 10000: (25, 20, 20)}
 """Sweep points → (learning rates, batch sizes, noises) of the α × |B| × ε grid."""
 
+DAG_MAXIMUM_SECONDS = {10000: 20.0}
+"""Targets: sweep points → seconds the dry run must stay under (a fine grid on a cluster)."""
+
 
 def dag_config(points: int) -> dict:
     """A config with one online teacher–student experiment of ``points`` sweep points."""

@@ -1,5 +1,6 @@
 """The sweep points, the layout of results/, and what each rule reads of the config."""
 
+import functools
 import math
 import os
 import re
@@ -45,6 +46,12 @@ POINTS = {
 }
 SWEEPS = {
     name: sweep.table(name, POINTS[name], config["seed"]).set_index("point", drop=False)
+    for name in EXPERIMENTS
+}
+# Each point's row of its sweep table as a dict, looked up by id in every job's params: a
+# pandas row per job (`DataFrame.loc`) took a third of the params' time of a large sweep.
+POINT_ROWS = {
+    name: dict(zip(SWEEPS[name]["point"], SWEEPS[name].to_dict("records")))
     for name in EXPERIMENTS
 }
 EXTERNAL_FILES = {
@@ -284,8 +291,15 @@ def figure_category(wildcards):
 # What each rule reads of the config (a stage module's settings) is passed as params
 # so that a config edit reruns exactly the jobs it touches.
 def experiment_settings(stage_settings):
-    """Params function: ``stage_settings(experiment)`` of the job's experiment."""
-    return lambda wildcards: stage_settings(EXPERIMENTS[wildcards.experiment])
+    """Params function: ``stage_settings(experiment)`` of the job's experiment.
+
+    Built once per experiment, not once per job: every point's job of the rule
+    shares them.
+    """
+    settings_of = functools.cache(
+        lambda experiment: stage_settings(EXPERIMENTS[experiment])
+    )
+    return lambda wildcards: settings_of(wildcards.experiment)
 
 
 def point_settings_of(stage_settings):
@@ -301,14 +315,20 @@ def flow_point(experiment):
 
 
 def point_of(wildcards):
-    return SWEEPS[wildcards.experiment].loc[wildcards.point].to_dict()
+    return POINT_ROWS[wildcards.experiment][wildcards.point]
 
 
 def point_settings(wildcards):
     """The point's id and swept parameters (the point columns of its tables)."""
-    point = point_of(wildcards)
+    return point_columns(wildcards.experiment, wildcards.point)
+
+
+@functools.cache
+def point_columns(experiment, point):
+    """`point_settings` of a point, built once for the several rules that pass it."""
+    row = POINT_ROWS[experiment][point]
     return canonical(
-        {key: point[key] for key in ["point", *POINT_TYPES] if notna(point[key])}
+        {key: row[key] for key in ["point", *POINT_TYPES] if notna(row[key])}
     )
 
 
@@ -327,7 +347,7 @@ def simulate_runtime(wildcards, attempt):
 def point_runtime(experiment, point):
     """Minutes of a point's simulation at its first attempt (`simulate_runtime`)."""
     cluster = config["cluster"]
-    row = SWEEPS[experiment].loc[point].to_dict()
+    row = POINT_ROWS[experiment][point]
     work = model_of(experiment).work(EXPERIMENTS[experiment], row)
     estimate = cluster["runtime_margin"] * SECONDS_PER_WORK_UNIT * work
     return max(cluster["minimum_runtime"], math.ceil(estimate / 60))
@@ -340,17 +360,20 @@ def runtime(minutes):
     )
 
 
+@functools.cache
 def point_memory(experiment, point):
     """Megabytes a point's simulate or import job needs at its peak.
 
     Simulated: `Model.memory_bytes` (kept snapshots, working and chunk arrays).
     External weights: ten times the size of the files holding the point, plus 1 GB.
+    Found once per point (the files are sized once), for the check of every point
+    and the several rules that ask it.
     """
     model = model_of(experiment)
     if not model.simulated:
         size = sum(os.path.getsize(path) for path in EXTERNAL_FILES[experiment, point])
         return 1000 + math.ceil(10 * size / 1e6)
-    row = SWEEPS[experiment].loc[point].to_dict()
+    row = POINT_ROWS[experiment][point]
     return math.ceil(model.memory_bytes(EXPERIMENTS[experiment], row) / 2**20)
 
 

@@ -17,9 +17,7 @@ rule simulate:
     params:
         model=lambda wildcards: EXPERIMENTS[wildcards.experiment]["model"],
         settings=point_settings_of(simulate.settings),
-        checkpoint=lambda wildcards: checkpoint_file(
-            wildcards.experiment, wildcards.point
-        ),
+        checkpoint=checkpoint_file(),
     message:
         "Training the replicas of {wildcards.experiment} at {wildcards.point}"
     script:
@@ -44,7 +42,7 @@ rule flow:
         settings=lambda wildcards: simulate.flow_settings(
             EXPERIMENTS[wildcards.experiment], flow_point(wildcards.experiment)
         ),
-        checkpoint=lambda wildcards: checkpoint_file(wildcards.experiment, "flow"),
+        checkpoint=checkpoint_file(point="flow"),
     message:
         "Rerunning a few replicas of {wildcards.experiment} with fine snapshots"
     script:
