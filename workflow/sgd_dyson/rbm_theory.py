@@ -19,7 +19,8 @@ chain depends on ``W`` only through ``X``: ``v' = B v + η``, ``B = σ_h² X/μ�
   ``m`` (diagonal, equal within a degenerate cluster) such that ``E[X]`` is stationary
   (`mean_shift_residuals`), solved self-consistently with the first-order quantities taken
   at ``X̄``;
-- **levels** (`stationary_gram_levels`): the Gaussian closure ``X̄ + Y``, whose
+- **levels** (`stationary_gram_levels`): the Gram closure, ``X = WᵀW`` of Gaussian
+  weights with ``X``'s mean ``X̄`` and covariance (`gram_closure_levels`), whose
   eigenvalues the theory stage reduces with the fit stage's estimators.
 
 Source: the project's reference notes (``science.md``, "Predicting the Gaussian RBM"),
@@ -42,6 +43,7 @@ import numpy as np
 from scipy import optimize
 
 from .fits import spacing_and_width
+from .gram_closure import gram_closure_levels, predicted_gram_levels, symmetric_normals
 from .statistics import line_through_origin
 
 MEAN_SHIFT_TOLERANCE = 1e-10
@@ -239,15 +241,6 @@ def chain_bias(levels: np.ndarray, training: PersistentCD) -> np.ndarray:
     return 2 * lags * np.sum(slopes * response, axis=1) / (1 - lags**2)
 
 
-def symmetric_normals(samples: int, size: int, generator: np.random.Generator) -> np.ndarray:
-    """Symmetric matrices ``(samples, size, size)`` of independent standard normal entries.
-
-    The upper triangle (diagonal included) is drawn, the lower mirrors it.
-    """
-    normals = np.triu(generator.standard_normal((samples, size, size)))
-    return normals + np.triu(normals, 1).swapaxes(-1, -2)
-
-
 def gram_drift(
     levels: np.ndarray,
     centre: np.ndarray,
@@ -364,16 +357,6 @@ def stationary_mean_shift(
     return solution.x @ membership
 
 
-def predicted_gram_levels(
-    center: np.ndarray, covariance: np.ndarray, samples: int, generator: np.random.Generator
-) -> np.ndarray:
-    """Eigenvalues of ``diag(center) + Y``, ``Y_ij ~ N(0, covariance_ij)`` independent
-    (symmetric): ``(samples, n)`` ascending. The Gaussian closure of ``X`` in its eigenframe."""
-    center = np.asarray(center, dtype=float)
-    deviations = symmetric_normals(samples, center.size, generator) * np.sqrt(covariance)
-    return np.linalg.eigvalsh(np.diag(center) + deviations)
-
-
 def stationary_gram_levels(
     levels: np.ndarray,
     clusters: np.ndarray,
@@ -384,9 +367,9 @@ def stationary_gram_levels(
 ) -> np.ndarray:
     """``samples`` draws of the stationary eigenvalues of ``X = WᵀW``, ``(samples, n)``.
 
-    ``exact``: the Gaussian closure ``X* + m + Y`` with the second-order shift ``m``
-    (`stationary_mean_shift`, from its own `MEAN_SHIFT_SAMPLES` draws) and the
-    discrete-time first-order covariance of ``Y`` about ``X* + m``
+    ``exact``: the Gram closure (`gram_closure_levels`) of mean ``X* + m``, the
+    second-order shift ``m`` (`stationary_mean_shift`, from its own `MEAN_SHIFT_SAMPLES`
+    draws), and the discrete-time first-order covariance of ``Y`` about ``X* + m``
     (`first_order_covariance`). Otherwise the continuum limit (α → 0 at fixed
     α/|B|): every degenerate cluster its own block of `continuum_covariance` about its
     target, whose eigenvalues are that cluster's levels (in the limit the clusters
@@ -398,7 +381,7 @@ def stationary_gram_levels(
     if exact:
         shift = stationary_mean_shift(levels, clusters, training, MEAN_SHIFT_SAMPLES, generator)
         covariance = first_order_covariance(levels + shift, training)
-        return predicted_gram_levels(levels + shift, covariance, samples, generator)
+        return gram_closure_levels(levels + shift, covariance, samples, generator)
     covariance = continuum_covariance(levels, training)
     sampled = np.empty((samples, levels.size))
     for cluster in np.unique(clusters):

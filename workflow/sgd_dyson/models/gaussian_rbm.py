@@ -286,7 +286,7 @@ class GaussianRBM(Model):
     def predicted_levels(
         self, settings: dict, exact: bool, generator: np.random.Generator
     ) -> np.ndarray:
-        """The stationary levels of ``X = WᵀW`` by the Gaussian closure
+        """The stationary levels of ``X = WᵀW`` by the Gram closure
         (`rbm_theory.stationary_gram_levels`): eigenvalues, or their square roots for the
         singular values."""
         levels, clusters = _target_levels(settings)
@@ -371,8 +371,8 @@ THEORY_NOTE = (
     "each point (Monte Carlo): X = WᵀW fluctuates about its shifted mean with the first-order "
     "covariance of the linearised update (the chains' lag correlation and the discrete-time "
     "factor kept), the mean shifted by the second-order stationarity condition, the levels "
-    "from the Gaussian closure. Below the straight line: repulsion from the neighbouring "
-    "clusters and the centre shift."
+    "from the Gram closure (X = WᵀW of Gaussian weights of that mean and covariance). Below "
+    "the straight line: repulsion from the neighbouring clusters and the centre shift."
 )
 CENTRES_NOTE = (
     "The paper finds the RBM's pair centres below their targets by an amount that grows with "
