@@ -624,9 +624,16 @@ def dag_targets_section(results: list[dict]) -> str:
         limit = DAG_MAXIMUM_SECONDS.get(result["points"])
         if limit is None:
             continue
-        seconds = result["workflow"]["seconds"]
+        seconds, floor = result["workflow"]["seconds"], result["floor"]["seconds"]
         measured = f"{seconds:.1f} s" if seconds is not None else "stopped"
         met = seconds is not None and seconds < limit
+        if not met and seconds is not None and floor is not None:
+            measured += (
+                f": missed by {seconds - limit:.1f} s. Snakemake alone takes {floor:.1f} s on "
+                f"the same jobs (the floor), {'more' if floor >= limit else 'less'} than the "
+                f"target; the workflow's own code adds {seconds - floor:.1f} s "
+                f"({1e3 * (seconds - floor) / result['points']:.1f} ms per point)"
+            )
         rows.append(
             [
                 f"{result['points']} sweep points",
