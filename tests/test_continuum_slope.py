@@ -103,7 +103,7 @@ def test_the_model_declares_where_its_continuum_slope_comes_from():
     model = MODELS["teacher_student"]
     assert model.continuum(experiment(None)) == "coulomb_gas"
     assert model.continuum(experiment([1.5, 0.5])) == "theory"
-    assert MODELS["gaussian_rbm"].continuum({}) is None
+    assert MODELS["gaussian_rbm"].continuum({}) == "theory"
     assert MODELS["dyson"].continuum({}) == "coulomb_gas"
 
 

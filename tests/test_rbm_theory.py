@@ -14,7 +14,6 @@ from scipy import optimize
 
 from sgd_dyson import gram_closure, rbm_theory
 from sgd_dyson.models import MODELS
-from sgd_dyson.models.gaussian_rbm import GaussianRBMRun, lattice_kernel, simulate
 from sgd_dyson.rbm_theory import PersistentCD
 
 from tolerances import bonferroni_z
@@ -242,42 +241,6 @@ def test_mean_shift_of_a_single_level_is_the_root_of_the_hand_worked_condition()
     z = bonferroni_z(2)
     assert abs(sampled.mean() - (x + expected)) < z * error
     assert abs(sampled.var() - variance) < z * variance * np.sqrt(2 / sampled.size)
-
-
-def test_the_gram_closure_of_the_simulated_moments_reproduces_the_single_levels():
-    # The default lattice at α/|B| = 0.1/16, simulated by the model itself: given the
-    # simulation's own mean and covariance of X (in X*'s eigenframe), the Gram closure
-    # reproduces the means of the two single levels, which repel from their neighbouring
-    # pairs; a Gaussian X of the same moments puts the top single ~0.0065 (~5 errors) low.
-    run = GaussianRBMRun(
-        size=10, mass=3.0, field_mass=2.0, hidden_std=1.0, gibbs_steps=3,
-        gibbs_sampler="transition", steps=15000, replicas=400, init_scale=0.1,
-        snapshot_every=50, learning_rate=0.1, batch_size=16, root_seed=7, point_seed=12345,
-    )  # fmt: skip
-    snapshots = simulate(run)
-    weights = snapshots.weights[snapshots.steps >= 6000]
-    frame = np.linalg.eigh(lattice_kernel(run.size, run.field_mass))[1][:, ::-1]  # x* ascending
-    gram = frame.T @ np.swapaxes(weights, -1, -2) @ weights @ frame
-    per_replica = np.linalg.eigvalsh(gram).mean(axis=0)
-    measured = per_replica.mean(axis=0)
-    sim_error = per_replica.std(axis=0, ddof=1) / np.sqrt(per_replica.shape[0])
-    center = np.einsum("srii->i", gram) / (gram.shape[0] * gram.shape[1])
-    covariance = np.var(gram, axis=(0, 1))
-    samples = 100000
-    singles = [0, run.size - 1]
-    z = bonferroni_z(len(singles))
-    closures = {}
-    for name, closure in (
-        ("gram", gram_closure.gram_closure_levels),
-        ("gaussian", gram_closure.predicted_gram_levels),
-    ):
-        sampled = closure(center, covariance, samples, np.random.default_rng(8))
-        error = np.hypot(sim_error, sampled.std(axis=0) / np.sqrt(samples))
-        closures[name] = (sampled.mean(axis=0) - measured, error)
-    offset, error = closures["gram"]
-    assert np.all(np.abs(offset[singles]) < z * error[singles])
-    offset, error = closures["gaussian"]
-    assert -offset[-1] > z * error[-1]
 
 
 def test_the_gram_closure_has_the_mean_and_covariance_it_is_given():

@@ -90,7 +90,7 @@ def test_the_profile_runs_the_study_through_sbatch_with_identical_results(
 def test_a_job_killed_at_its_time_limit_comes_back_with_more_time_and_resumes(
     slurm, tmp_path, capsys
 ):
-    """One simulation of about 110 s on one core, given one minute by its first attempt.
+    """One simulation of about 90 s on one core, given one minute by its first attempt.
 
     The second attempt (two minutes) resumes from the first one's checkpoint.
     """
@@ -104,7 +104,7 @@ def test_a_job_killed_at_its_time_limit_comes_back_with_more_time_and_resumes(
                 "size": 2,
                 "teacher": [2.0, 2.0],
                 "dataset": "online",
-                "steps": 1200000,
+                "steps": 1000000,
                 "replicas": 500,
                 "snapshot_every": 100000,
                 "burn_in": 300000,
