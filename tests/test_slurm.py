@@ -26,6 +26,9 @@ TEST_CLUSTER_OPTIONS = [
     "squeue",
     "--slurm-init-seconds-before-status-checks",
     "2",
+    # A one-node test cluster answers at once: poll every 2 s, not Snakemake's 10.
+    "--seconds-between-status-checks",
+    "2",
     "--latency-wait",
     "5",
 ]
@@ -90,7 +93,7 @@ def test_the_profile_runs_the_study_through_sbatch_with_identical_results(
 def test_a_job_killed_at_its_time_limit_comes_back_with_more_time_and_resumes(
     slurm, tmp_path, capsys
 ):
-    """One simulation of about 90 s on one core, given one minute by its first attempt.
+    """One simulation of about two minutes on one core, given one minute by its first attempt.
 
     The second attempt (two minutes) resumes from the first one's checkpoint.
     """
